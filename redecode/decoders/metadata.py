@@ -1,0 +1,116 @@
+"""Turn FFmpeg's exported side data into grids: motion per 8x8 block, QP per macroblock.
+
+Facts these functions rely on (checked with PyAV 18.1 / FFmpeg 8.1, see DESIGN.md):
+
+* ``MOTION_VECTORS`` entries are blocks of w x h (8 or 16) luma pixels centred on
+  (dst_x, dst_y); the block is predicted from ``dst + motion / motion_scale`` of the
+  reference; ``source < 0`` means reference list 0 (past), ``> 0`` list 1 (future).
+  Intra macroblocks have no entry.
+* ``VIDEO_ENC_PARAMS`` holds one block per 16x16 macroblock. H.264 gives its luma QP
+  (``qp + delta``). The MPEG-1/2/4 decoders give ``2 * quantiser_scale_code`` for the
+  MPEG-1/MPEG-4 quantiser (linear), i.e. the quantizer *step* of inter coefficients with
+  a flat matrix; we map that step onto the H.264 scale, where step = 2 ** ((QP - 4) / 6):
+  ``QP = 4 + 6 * log2(step)`` (step 2 -> QP 10, step 10 -> QP 24, step 62 -> QP 40).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .frames import Motion
+
+# Codecs whose FFmpeg decoders export motion vectors and per-macroblock quantizers.
+MOTION_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4"})
+QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4"})
+# Codecs whose exported quantizer is an MPEG quantiser step rather than an H.264 QP.
+MPEG_STEP_CODECS = frozenset({"mpeg1video", "mpeg2video", "mpeg4"})
+
+# av.video.frame.PictureType values -> our three types (S = sprite/GMC P, SI/SP/BI kin).
+_PICT_TYPES = {1: "I", 2: "P", 3: "B", 4: "P", 5: "I", 6: "P", 7: "B"}
+
+
+def picture_type(pict_type: int, key_frame: bool) -> str:
+    """Map an AVPictureType code to "I", "P" or "B" (unknown types: I if key frame, else P)."""
+    t = _PICT_TYPES.get(int(pict_type))
+    if t is None:
+        t = "I" if key_frame else "P"
+    return t
+
+
+def motion_grid(mvs: np.ndarray, width: int, height: int, block: int = 8) -> Motion:
+    """Rasterise FFmpeg motion-vector side data onto an 8x8 block grid.
+
+    Args:
+        mvs: structured array from ``MotionVectors.to_ndarray()`` (fields source, w, h,
+            dst_x, dst_y, motion_x, motion_y, motion_scale).
+        width, height: luma frame size.
+
+    Returns:
+        Motion with l0/l1 (2, ceil(H/8), ceil(W/8)) float32 and their masks.
+    """
+    gh, gw = -(-height // block), -(-width // block)
+    vec = np.zeros((2, 2, gh, gw), np.float32)
+    mask = np.zeros((2, gh, gw), bool)
+    if len(mvs):
+        lst = (mvs["source"] > 0).astype(np.intp)
+        scale = np.maximum(mvs["motion_scale"].astype(np.float32), 1.0)
+        dx = mvs["motion_x"].astype(np.float32) / scale
+        dy = mvs["motion_y"].astype(np.float32) / scale
+        bw = mvs["w"].astype(np.intp)
+        bh = mvs["h"].astype(np.intp)
+        x0 = (mvs["dst_x"].astype(np.intp) - bw // 2) // block
+        y0 = (mvs["dst_y"].astype(np.intp) - bh // 2) // block
+        nx = np.maximum(bw // block, 1)
+        ny = np.maximum(bh // block, 1)
+        for oy in range(int(ny.max())):
+            for ox in range(int(nx.max())):
+                xs, ys = x0 + ox, y0 + oy
+                sel = (ox < nx) & (oy < ny) & (xs >= 0) & (xs < gw) & (ys >= 0) & (ys < gh)
+                li, yi, xi = lst[sel], ys[sel], xs[sel]
+                vec[li, 0, yi, xi] = dx[sel]
+                vec[li, 1, yi, xi] = dy[sel]
+                mask[li, yi, xi] = True
+    return Motion(block_size=block, l0=vec[0], l1=vec[1], l0_mask=mask[0], l1_mask=mask[1])
+
+
+def empty_motion(width: int, height: int, block: int = 8) -> Motion:
+    """Motion of a predicted frame whose blocks are all intra (no vectors at all)."""
+    return motion_grid(np.zeros(0, _EMPTY_MV_DTYPE), width, height, block)
+
+
+_EMPTY_MV_DTYPE = np.dtype([
+    ("source", "i4"), ("w", "u1"), ("h", "u1"), ("dst_x", "i2"), ("dst_y", "i2"),
+    ("motion_x", "i4"), ("motion_y", "i4"), ("motion_scale", "u2"),
+])
+
+
+def mpeg_step_to_qp(step: np.ndarray) -> np.ndarray:
+    """Map MPEG-1/2/4 quantiser steps (FFmpeg's exported ``2 * qscale``) to H.264 QPs."""
+    s = np.maximum(step.astype(np.float32), 1.0)
+    return np.clip(np.rint(4.0 + 6.0 * np.log2(s)), 0, 51).astype(np.int16)
+
+
+def qp_grid(qp_map: np.ndarray, codec: str, width: int, height: int) -> np.ndarray:
+    """Per-macroblock luma QP on the H.264 scale, shaped (ceil(H/16), ceil(W/16)).
+
+    Args:
+        qp_map: ``VideoEncParams.qp_map()``, one value per 16x16 macroblock.
+        codec: FFmpeg codec name; MPEG-1/2/4 steps are converted (see module docstring).
+    """
+    gh, gw = -(-height // 16), -(-width // 16)
+    q = np.asarray(qp_map)
+    q = mpeg_step_to_qp(q) if codec in MPEG_STEP_CODECS else q.astype(np.int16)
+    if q.shape != (gh, gw):  # defensive: pad/crop to the contract's grid
+        out = np.full((gh, gw), int(np.median(q)) if q.size else 0, np.int16)
+        h, w = min(gh, q.shape[0]), min(gw, q.shape[1] if q.ndim == 2 else 0)
+        if q.ndim == 2:
+            out[:h, :w] = q[:h, :w]
+        q = out
+    return q
+
+
+def qstep(qp: float) -> float:
+    """H.264 quantizer step of a QP: 2 ** ((QP - 4) / 6)."""
+    return math.pow(2.0, (qp - 4.0) / 6.0)

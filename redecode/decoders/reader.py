@@ -1,0 +1,331 @@
+"""Open a compressed video and iterate over its frames with their bitstream metadata."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import IO, Any
+
+import av
+import numpy as np
+
+from .frames import ColorTags, Frame, VideoInfo
+from .metadata import MOTION_CODECS, QP_CODECS, empty_motion, motion_grid, picture_type, qp_grid
+
+log = logging.getLogger("redecode")
+
+Source = str | os.PathLike | IO[bytes]
+
+# Planar Y'CbCr formats handed out as they are; anything else is converted (see _target_format).
+_PLANAR_YUV = {
+    "yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le",
+    "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
+}
+_JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
+
+
+class DecodeError(Exception):
+    """A video cannot be opened or decoded; the message is one line meant for users."""
+
+
+@dataclass
+class DecodeStats:
+    """Running counts of a decode: frames handed out, damaged frames, decoder errors."""
+
+    frames: int = 0
+    damaged: int = 0
+    errors: int = 0
+    truncated: bool = False
+
+
+def _source_name(source: Source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", "<stream>"))
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise DecodeError(f"{path}: no such file")
+    if path.is_dir():
+        raise DecodeError(f"{path}: is a folder, not a video file")
+    if not os.access(path, os.R_OK):
+        raise DecodeError(f"{path}: permission denied")
+    if path.stat().st_size == 0:
+        raise DecodeError(f"{path}: empty file")
+
+
+def _target_format(name: str, bits: int) -> str:
+    """The planar Y'CbCr format that frames of pixel format ``name`` are handed out in."""
+    if name in _PLANAR_YUV:
+        return name
+    if name in _JPEG_RANGE:
+        return _JPEG_RANGE[name]
+    return "yuv420p10le" if bits > 8 else "yuv420p"
+
+
+def _planes(frame: av.VideoFrame, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copy the three planes of a planar frame out of FFmpeg's padded buffers."""
+    out = []
+    for plane in frame.planes[:3]:
+        rows = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
+        rows = rows.reshape(plane.height, plane.line_size)[:, : plane.width * dtype.itemsize]
+        out.append(np.ascontiguousarray(rows).view(dtype))
+    return out[0], out[1], out[2]
+
+
+class VideoReader:
+    """An opened video: ``.info`` at once, then frames in display order by iteration.
+
+    Use through :func:`open_video`. Iterating yields :class:`Frame` objects; damaged
+    packets are skipped (counted in ``.stats``) and decoding goes on.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        metadata: bool = True,
+        format: str | None = None,
+        on_packet: Callable[[av.Packet], None] | None = None,
+    ) -> None:
+        self.name = _source_name(source)
+        self.stats = DecodeStats()
+        self._metadata = metadata
+        self._on_packet = on_packet
+        if isinstance(source, (str, os.PathLike)):
+            _check_path(Path(source))
+            target: Any = os.fspath(source)
+        else:
+            target = source
+        try:
+            self.container = av.open(target, mode="r", format=format)
+        except av.error.FFmpegError as e:
+            raise DecodeError(f"{self.name}: not a video redecode can read ({_reason(e)})") from None
+        except (OSError, ValueError) as e:
+            raise DecodeError(f"{self.name}: cannot open ({e})") from None
+        try:
+            if not self.container.streams.video:
+                raise DecodeError(f"{self.name}: no video stream")
+            self.stream = self.container.streams.video[0]
+            self.codec = self.stream.codec_context.name
+            self._configure()
+            self._decoded = self._decode()
+            self._first = self._next_raw()
+            if self._first is None:
+                raise DecodeError(f"{self.name}: no decodable video frame")
+            self.info = self._make_info(self._first)
+        except BaseException:
+            self.container.close()
+            raise
+        if metadata and not (self.info.has_motion and self.info.has_qp):
+            log.warning(
+                "%s: %s streams export no motion vectors or quantizers; restoring without them",
+                self.name, self.codec,
+            )
+        self._dtype = np.dtype("<u2") if self.info.bit_depth > 8 else np.dtype(np.uint8)
+        self._iterated = False
+        self._last_pts: int | None = None
+
+    # -- set-up ---------------------------------------------------------------------------
+    def _configure(self) -> None:
+        cc = self.stream.codec_context
+        cc.copy_opaque = True  # carries (decode index, packet bits) from packet to frame
+        if self._metadata and self.codec in (MOTION_CODECS | QP_CODECS):
+            exports = []
+            if self.codec in MOTION_CODECS:
+                exports.append("mvs")
+            if self.codec in QP_CODECS:
+                exports.append("venc_params")
+            cc.options = {"export_side_data": "+".join(exports)}
+            # Frame threading makes exported B-frame metadata vary run to run (DESIGN.md §3).
+            self.stream.thread_type = "SLICE"
+        else:
+            self.stream.thread_type = "AUTO"
+
+    def _make_info(self, first: av.VideoFrame) -> VideoInfo:
+        st, cc = self.stream, self.stream.codec_context
+        src_fmt = first.format
+        bits = max(c.bits for c in src_fmt.components) if src_fmt.components else 8
+        fmt = _target_format(src_fmt.name, bits)
+        out_fmt = av.VideoFormat(fmt)
+        bit_depth = out_fmt.components[0].bits
+        rate = st.average_rate or st.guessed_rate
+        color = ColorTags(
+            range=2 if src_fmt.name in _JPEG_RANGE else int(first.color_range or 0),
+            matrix=int(first.colorspace if first.colorspace is not None else 2),
+            primaries=int(first.color_primaries if first.color_primaries is not None else 2),
+            transfer=int(first.color_trc if first.color_trc is not None else 2),
+        )
+        duration = None
+        if st.duration is not None and st.time_base is not None:
+            duration = float(st.duration * st.time_base)
+        elif self.container.duration:
+            duration = self.container.duration / av.time_base
+        return VideoInfo(
+            width=first.width,
+            height=first.height,
+            frame_rate=Fraction(rate) if rate else None,
+            time_base=Fraction(st.time_base) if st.time_base else Fraction(1, 90000),
+            codec=self.codec,
+            pix_fmt=fmt,
+            bit_depth=bit_depth,
+            chroma_shift=_chroma_shift(fmt),
+            color=color,
+            frame_count=int(st.frames) if st.frames else None,
+            duration=duration,
+            has_motion=self._metadata and self.codec in MOTION_CODECS,
+            has_qp=self._metadata and self.codec in QP_CODECS,
+        )
+
+    # -- decoding -------------------------------------------------------------------------
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Demux and decode, skipping damaged packets; yields raw frames in display order."""
+        streams = () if self._on_packet is not None else (self.stream,)
+        demux = self.container.demux(*streams)
+        index = 0
+        while True:
+            try:
+                packet = next(demux)
+            except StopIteration:
+                break
+            except av.error.FFmpegError as e:
+                self.stats.errors += 1
+                self.stats.truncated = True
+                log.warning("%s: stream ends early (%s)", self.name, _reason(e))
+                packet = None
+            if packet is None:  # flush what the decoder holds, then stop
+                yield from self._flush()
+                break
+            if packet.stream is not self.stream:
+                if packet.size and self._on_packet is not None:
+                    self._on_packet(packet)
+                continue
+            if packet.size:
+                packet.opaque = (index, packet.size * 8)
+                index += 1
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                self.stats.errors += 1
+                continue
+            yield from frames
+
+    def _flush(self) -> Iterator[av.VideoFrame]:
+        try:
+            yield from self.stream.codec_context.decode(None)
+        except av.error.FFmpegError:
+            self.stats.errors += 1
+
+    def _next_raw(self) -> av.VideoFrame | None:
+        return next(self._decoded, None)
+
+    def _frame(self, raw: av.VideoFrame) -> Frame:
+        info = self.info
+        if raw.format.name != info.pix_fmt and raw.format.name not in _JPEG_RANGE:
+            raw = raw.reformat(format=info.pix_fmt)
+        ptype = picture_type(raw.pict_type, raw.key_frame)
+        qp = motion = None
+        side = raw.side_data if self._metadata else None
+        if side is not None and info.has_qp:
+            params = side.get("VIDEO_ENC_PARAMS")
+            if params is not None:
+                qp = qp_grid(params.qp_map(), self.codec, raw.width, raw.height)
+        if side is not None and info.has_motion and ptype != "I":
+            mvs = side.get("MOTION_VECTORS")
+            if mvs is not None:
+                motion = motion_grid(mvs.to_ndarray(), raw.width, raw.height)
+            else:
+                motion = empty_motion(raw.width, raw.height)
+        opaque = raw.opaque if isinstance(raw.opaque, tuple) else (None, None)
+        corrupt = bool(raw.is_corrupt)
+        if corrupt:
+            self.stats.damaged += 1
+        frame = Frame(
+            index=self.stats.frames,
+            pts=self._pts(raw.pts),
+            time_base=info.time_base,
+            pict_type=ptype,
+            planes=_planes(raw, self._dtype),
+            qp=qp,
+            motion=motion,
+            key_frame=bool(raw.key_frame),
+            decode_index=opaque[0],
+            size_bits=opaque[1],
+            corrupt=corrupt,
+        )
+        self.stats.frames += 1
+        return frame
+
+    def _pts(self, pts: int | None) -> int:
+        """The frame's pts, or one synthesised from the previous one and the frame rate."""
+        if pts is None or (self._last_pts is not None and pts <= self._last_pts):
+            step = 1
+            if self.info.frame_rate:
+                step = max(1, round(1 / (self.info.frame_rate * self.info.time_base)))
+            pts = 0 if self._last_pts is None else self._last_pts + step
+        self._last_pts = pts
+        return pts
+
+    def __iter__(self) -> Iterator[Frame]:
+        if self._iterated:
+            raise RuntimeError("a VideoReader can be iterated once; open the video again")
+        self._iterated = True
+        raw = self._first
+        self._first = None
+        while raw is not None:
+            yield self._frame(raw)
+            raw = self._next_raw()
+
+    # -- context manager ------------------------------------------------------------------
+    def close(self) -> None:
+        self.container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _chroma_shift(pix_fmt: str) -> tuple[int, int]:
+    if "420" in pix_fmt:
+        return (1, 1)
+    if "422" in pix_fmt:
+        return (1, 0)
+    return (0, 0)
+
+
+def _reason(e: BaseException) -> str:
+    return str(getattr(e, "strerror", None) or e).strip().rstrip(".")
+
+
+def open_video(
+    source: Source,
+    *,
+    metadata: bool = True,
+    format: str | None = None,
+    on_packet: Callable[[av.Packet], None] | None = None,
+) -> VideoReader:
+    """Open a video for decoding with its bitstream metadata.
+
+    Args:
+        source: a path, or a readable binary file object (stdin, a pipe, BytesIO).
+        metadata: export motion vectors and QPs (slice threading for determinism); False
+            decodes pixels only, with frame threading.
+        format: container format name for inputs that cannot be probed (e.g. "h264", "mpegts").
+        on_packet: if given, packets of the file's *other* streams (audio, subtitles, data) are
+            handed to it as they are demuxed, for copying them unchanged.
+
+    Returns:
+        A context manager with ``.info`` (:class:`VideoInfo`), iterable over :class:`Frame`
+        objects in display order.
+
+    Raises:
+        DecodeError: with a one-line message when the source cannot be read as video.
+    """
+    return VideoReader(source, metadata=metadata, format=format, on_packet=on_packet)
