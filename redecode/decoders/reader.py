@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -92,6 +94,7 @@ class VideoReader:
         metadata: bool = True,
         format: str | None = None,
         on_packet: Callable[[av.Packet], None] | None = None,
+        prefetch: bool = True,
     ) -> None:
         self.name = _source_name(source)
         self.stats = DecodeStats()
@@ -129,7 +132,10 @@ class VideoReader:
             )
         self._dtype = np.dtype("<u2") if self.info.bit_depth > 8 else np.dtype(np.uint8)
         self._iterated = False
+        self._prefetch = prefetch
+        self._worker: _Prefetcher | None = None
         self._last_pts: int | None = None
+        self._last_qp: dict[str, np.ndarray] = {}
 
     # -- set-up ---------------------------------------------------------------------------
     def _configure(self) -> None:
@@ -183,8 +189,12 @@ class VideoReader:
         )
 
     # -- decoding -------------------------------------------------------------------------
-    def _decode(self) -> Iterator[av.VideoFrame]:
-        """Demux and decode, skipping damaged packets; yields raw frames in display order."""
+    def _decode(self) -> Iterator[av.VideoFrame | av.Packet]:
+        """Demux and decode, skipping damaged packets.
+
+        Yields raw video frames in display order, and (with ``on_packet``) the packets of the
+        other streams where they occur in the file.
+        """
         streams = () if self._on_packet is not None else (self.stream,)
         demux = self.container.demux(*streams)
         index = 0
@@ -203,7 +213,7 @@ class VideoReader:
                 break
             if packet.stream is not self.stream:
                 if packet.size and self._on_packet is not None:
-                    self._on_packet(packet)
+                    yield packet
                 continue
             if packet.size:
                 packet.opaque = (index, packet.size * 8)
@@ -222,7 +232,12 @@ class VideoReader:
             self.stats.errors += 1
 
     def _next_raw(self) -> av.VideoFrame | None:
-        return next(self._decoded, None)
+        """The next decoded frame; other streams' packets met on the way go to on_packet."""
+        for item in self._decoded:
+            if isinstance(item, av.VideoFrame):
+                return item
+            self._on_packet(item)
+        return None
 
     def _frame(self, raw: av.VideoFrame) -> Frame:
         info = self.info
@@ -234,7 +249,12 @@ class VideoReader:
         if side is not None and info.has_qp:
             params = side.get("VIDEO_ENC_PARAMS")
             if params is not None:
-                qp = qp_grid(params.qp_map(), self.codec, raw.width, raw.height)
+                qp = qp_grid(params, self.codec, raw.width, raw.height)
+                self._last_qp[ptype] = qp
+            else:
+                # MPEG-1/2 export nothing for the last anchor, emitted when the decoder is
+                # flushed: reuse the last map of the same frame type.
+                qp = self._last_qp.get(ptype, next(iter(self._last_qp.values()), None))
         if side is not None and info.has_motion and ptype != "I":
             mvs = side.get("MOTION_VECTORS")
             if mvs is not None:
@@ -277,12 +297,24 @@ class VideoReader:
         self._iterated = True
         raw = self._first
         self._first = None
-        while raw is not None:
-            yield self._frame(raw)
-            raw = self._next_raw()
+        if raw is None:
+            return
+        if self._prefetch:
+            self._worker = _Prefetcher(self._decoded)
+            pending = self._worker.items()
+        else:
+            pending = ((isinstance(r, av.Packet), r) for r in self._decoded)
+        yield self._frame(raw)
+        for is_packet, item in pending:
+            if is_packet:
+                self._on_packet(item)
+            else:
+                yield self._frame(item)
 
     # -- context manager ------------------------------------------------------------------
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
         self.container.close()
 
     def __enter__(self) -> VideoReader:
@@ -290,6 +322,54 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Prefetcher:
+    """Runs a decode generator in a daemon thread, a bounded number of items ahead.
+
+    PyAV releases the GIL while FFmpeg decodes, so decoding overlaps the consumer's work.
+    Exceptions raised by the generator reach the consumer; ``stop()`` ends the thread early.
+    """
+
+    _END = object()
+
+    def __init__(self, source: Iterator[Any], depth: int = 6) -> None:
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(source,), daemon=True,
+                                        name="redecode-decode")
+        self._thread.start()
+
+    def _run(self, source: Iterator[Any]) -> None:
+        try:
+            for item in source:
+                if not self._put((isinstance(item, av.Packet), item)):
+                    return
+            self._put(self._END)
+        except BaseException as e:  # handed to the consumer, raised there
+            self._put(e)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stopped.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def items(self) -> Iterator[tuple[bool, Any]]:
+        while True:
+            item = self._queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
 
 
 def _chroma_shift(pix_fmt: str) -> tuple[int, int]:
@@ -310,6 +390,7 @@ def open_video(
     metadata: bool = True,
     format: str | None = None,
     on_packet: Callable[[av.Packet], None] | None = None,
+    prefetch: bool = True,
 ) -> VideoReader:
     """Open a video for decoding with its bitstream metadata.
 
@@ -319,7 +400,10 @@ def open_video(
             decodes pixels only, with frame threading.
         format: container format name for inputs that cannot be probed (e.g. "h264", "mpegts").
         on_packet: if given, packets of the file's *other* streams (audio, subtitles, data) are
-            handed to it as they are demuxed, for copying them unchanged.
+            handed to it as they are demuxed, for copying them unchanged. It is called from
+            the iterating thread, in file order relative to the frames.
+        prefetch: decode in a background thread a few frames ahead, so that decoding overlaps
+            the metadata work and whatever the consumer does with each frame.
 
     Returns:
         A context manager with ``.info`` (:class:`VideoInfo`), iterable over :class:`Frame`
@@ -328,4 +412,5 @@ def open_video(
     Raises:
         DecodeError: with a one-line message when the source cannot be read as video.
     """
-    return VideoReader(source, metadata=metadata, format=format, on_packet=on_packet)
+    return VideoReader(source, metadata=metadata, format=format, on_packet=on_packet,
+                       prefetch=prefetch)

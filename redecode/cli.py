@@ -1,0 +1,142 @@
+"""Command line: ``redecode <command> ...``. Every command is a thin call into the pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+
+from . import __version__
+from .decoders import DecodeError
+
+log = logging.getLogger("redecode")
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+def _setup_logging(verbose: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("redecode: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    log.propagate = False
+
+
+# -- inspect --------------------------------------------------------------------------------
+
+def _add_inspect(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "inspect",
+        help="show a video's frame types, motion vectors and QPs as pictures",
+        description="Decode a video with its bitstream metadata and draw it: motion vectors as "
+                    "arrows over a frame (motion_N.png), a QP heat map (qp_N.png) and a strip "
+                    "of frame sizes coloured by type (frames.png).",
+    )
+    p.add_argument("input", help="video file, or - for standard input")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="folder for the pictures (default: none are written)")
+    p.add_argument("--frames", metavar="LIST",
+                   help="frames to draw, e.g. 0,5,10-20 (default: first I, busiest P and B)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="read only the first N frames")
+    p.add_argument("--format", metavar="FMT", help="input container format, when probing fails")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.set_defaults(run=_run_inspect)
+
+
+def _run_inspect(args: argparse.Namespace) -> int:
+    from .pipeline.inspect import inspect_video, parse_frames, summary_dict
+
+    try:
+        frames = parse_frames(args.frames)
+    except ValueError as e:
+        raise UserError(str(e)) from None
+    source = sys.stdin.buffer if args.input == "-" else args.input
+    summary = inspect_video(source, args.output, frames=frames, max_frames=args.max_frames,
+                            format=args.format)
+    if args.json:
+        json.dump(summary_dict(summary), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(s) -> None:
+    out = sys.stdout
+    rate = f"{s.frame_rate:.3f} fps" if s.frame_rate else "unknown rate"
+    out.write(f"{s.source}: {s.codec} {s.width}x{s.height} {s.pix_fmt}, {rate}, {s.frames} frames\n")
+    for t, n in s.frames_by_type.items():
+        qp = s.mean_qp_by_type.get(t)
+        kb = s.mean_kbits_by_type.get(t)
+        out.write(f"  {t}: {n:5d} frames" + (f", mean QP {qp:5.2f}" if qp is not None else "")
+                  + (f", {kb:8.2f} kbit/frame" if kb is not None else "") + "\n")
+    if s.intra_block_share is not None:
+        out.write(f"  predicted frames: {100 * s.intra_block_share:.1f}% intra blocks, "
+                  f"mean motion {s.mean_motion_px:.2f} px\n")
+    if not (s.has_motion and s.has_qp):
+        out.write("  this codec exports no motion vectors / QPs\n")
+    if s.damaged_frames or s.decode_errors:
+        out.write(f"  damaged frames: {s.damaged_frames}, decoder errors: {s.decode_errors}\n")
+    for p in s.pictures:
+        out.write(f"  wrote {p}\n")
+
+
+# -- main -----------------------------------------------------------------------------------
+
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="redecode",
+        description="Repair compressed video (H.264, MPEG-2, MPEG-4) with neural networks "
+                    "steered by the bitstream's own motion vectors, frame types and QPs.",
+    )
+    parser.add_argument("--version", action="version", version=f"redecode {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more messages on stderr (-vv for debugging)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 failed, 2 usage, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        return int(args.run(args))
+    except (UserError, DecodeError) as e:
+        print(f"redecode: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("redecode: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        return 0
+    except OSError as e:
+        print(f"redecode: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
+              file=sys.stderr)
+        return 1
+
+
+def _quiet_broken_pipe() -> None:
+    """Downstream closed early (``| head``): silence the interpreter's final flush of stdout."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
