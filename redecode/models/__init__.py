@@ -1,0 +1,27 @@
+"""Restoration networks steered by bitstream metadata (torch). Knows nothing of files or decoders.
+
+Public API::
+
+    build(name) -> RestorationNet            # untrained, size "small" or "base"
+    load(name_or_path, device="cpu")         # shipped weights by name, or a checkpoint path
+    save(model, path, meta=None)
+    ModelError                               # every model-loading failure
+    MODELS, SIZES                            # arch table, named size configs
+    Reference, RestorationConfig, RestorationNet
+    planes_to_tensor, tensor_to_planes, qp_to_tensor, motion_to_tensor
+    warp, warp_packed, dense_field
+"""
+
+from .net import Reference, RestorationConfig, RestorationNet
+from .tensors import DEFAULT_QP, chroma_size, motion_to_tensor, planes_to_tensor, qp_to_tensor, tensor_to_planes
+from .warp import dense_field, warp, warp_packed
+from .zoo import MODELS, SIZES, ModelError, build, load, save
+
+FRAME_TYPES: dict[str, int] = {"I": 0, "P": 1, "B": 2}
+"""Frame type letters to the ``frame_type`` codes the networks take."""
+
+__all__ = [
+    "DEFAULT_QP", "FRAME_TYPES", "MODELS", "SIZES", "ModelError", "Reference", "RestorationConfig",
+    "RestorationNet", "build", "chroma_size", "dense_field", "load", "motion_to_tensor",
+    "planes_to_tensor", "qp_to_tensor", "save", "tensor_to_planes", "warp", "warp_packed",
+]

@@ -1,0 +1,281 @@
+"""The restoration network: corrects a frame the way the decoder built it.
+
+Every frame is corrected from its own decoded pixels, packed as in
+:mod:`redecode.models.tensors` (4 pixel-unshuffled luma channels + U + V at half resolution).
+P- and B-frames also see their references (already restored by the model, and as decoded),
+motion-compensated with the bitstream's block vectors (:mod:`redecode.models.warp`) and fused
+per pixel, weighted by which list actually predicts each block. Without references (I-frames,
+codecs that export no vectors) the same network runs its intra path.
+
+Body: a small U-Net of residual blocks (stride-2 convolutions down, 1x1 convolution + pixel
+shuffle up, additive skips). The quantizer steers it FiLM-style: a per-macroblock MLP turns the
+QP (as a normalised QP and as the relative quantizer step 2^((QP-37)/6)), the frame type and
+which reference lists are present into a scale and shift per channel for every residual block,
+applied macroblock by macroblock. The last convolution starts at zero and its output is added to
+the decoded frame, so an untrained network returns its input exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .warp import dense_field, warp_packed
+
+__all__ = ["Reference", "RestorationConfig", "RestorationNet"]
+
+#: Packed-grid positions per macroblock side (a 16x16 luma macroblock is 8x8 packed positions).
+MB = 8
+#: Weight of a reference list where it has no vector for a block (against 1 where it has one).
+INTRA_WEIGHT = 0.01
+
+
+@dataclass
+class Reference:
+    """One reference list (l0 or l1) of a batch.
+
+    Attributes:
+        restored: (B, 6, h, w) the reference frame as restored by the model, packed like
+            ``planes_to_tensor``.
+        decoded: (B, 6, h, w) the same reference as decoded (unrestored).
+        vectors: (B, 2, ceil(H/8), ceil(W/8)) float (dx, dy) in luma pixels: pixel (x, y) of the
+            current frame is predicted from (x + dx, y + dy) of the reference.
+        mask: (B, 1, ceil(H/8), ceil(W/8)) float, 1 where the block has a vector of this list,
+            0 where it has none (intra blocks).
+    """
+
+    restored: Tensor
+    decoded: Tensor
+    vectors: Tensor
+    mask: Tensor
+
+
+@dataclass(frozen=True)
+class RestorationConfig:
+    """Shape of a :class:`RestorationNet`.
+
+    Attributes:
+        widths: channels per scale; scale 0 is the packed (half luma) resolution, each further
+            scale halves it (at most 4 scales, so a macroblock stays a whole number of positions).
+        enc_blocks: residual blocks per scale on the way down (the last scale is the bottleneck).
+        dec_blocks: residual blocks per scale on the way up, for scales 0 .. len(widths) - 2.
+        ref_blocks: residual blocks of the reference encoder after its first convolution.
+        cond_width: hidden width of the per-macroblock conditioning MLP.
+    """
+
+    widths: tuple[int, ...] = (16, 32, 64)
+    enc_blocks: tuple[int, ...] = (1, 1, 2)
+    dec_blocks: tuple[int, ...] = (1, 1)
+    ref_blocks: int = 0
+    cond_width: int = 32
+
+    def __post_init__(self) -> None:
+        for name in ("widths", "enc_blocks", "dec_blocks"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                raise ValueError(f"{name} must be a tuple of integers, got {value!r}")
+        for name in ("ref_blocks", "cond_width"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+        if not 1 <= len(self.widths) <= 4 or min(self.widths) < 1:
+            raise ValueError(f"widths must hold 1 to 4 positive channel counts, got {self.widths}")
+        if len(self.enc_blocks) != len(self.widths) or len(self.dec_blocks) != len(self.widths) - 1:
+            raise ValueError("enc_blocks needs one count per scale and dec_blocks one per scale but the last")
+        if min(self.enc_blocks + self.dec_blocks, default=0) < 0 or self.ref_blocks < 0 or self.cond_width < 1:
+            raise ValueError("block counts must be >= 0 and cond_width >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (lists, ints) for checkpoints."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RestorationConfig:
+        """Inverse of :meth:`to_dict`; unknown or badly typed fields raise ValueError."""
+        if not isinstance(data, dict):
+            raise ValueError(f"config must be a dict, got {type(data).__name__}")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown config fields: {', '.join(map(str, unknown))}")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def _conv(cin: int, cout: int, kernel: int = 3, stride: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel, stride, kernel // 2)
+
+
+def _act(x: Tensor) -> Tensor:
+    return F.leaky_relu(x, 0.1)
+
+
+def _film(x: Tensor, scale_shift: Tensor) -> Tensor:
+    """Modulate features per macroblock: x * (1 + scale) + shift.
+
+    Args:
+        x: (B, C, gh * f, gw * f) features, f positions per macroblock side at this scale.
+        scale_shift: (B, 2C, gh, gw) per-macroblock scale and shift.
+    """
+    b, c, h, w = x.shape
+    gh, gw = scale_shift.shape[-2:]
+    f = h // gh
+    if f > 1 and x.is_contiguous(memory_format=torch.channels_last):
+        # Fast path: in (B, H, W, C) memory a macroblock row is f rows of W*C contiguous values;
+        # expand the parameters along W only and broadcast them over the f rows.
+        ss = scale_shift.repeat_interleave(f, dim=3).permute(0, 2, 3, 1)  # (B, gh, W, 2C)
+        scale = (1 + ss[..., :c]).reshape(b, gh, 1, w * c)
+        shift = ss[..., c:].reshape(b, gh, 1, w * c)
+        rows = x.permute(0, 2, 3, 1).reshape(b, gh, f, w * c)
+        return torch.addcmul(shift, rows, scale).view(b, h, w, c).permute(0, 3, 1, 2)
+    scale, shift = scale_shift.chunk(2, dim=1)
+    if f == 1:
+        return x * (1 + scale) + shift
+    x6 = x.view(b, c, gh, f, gw, f)
+    out = x6 * (1 + scale[:, :, :, None, :, None]) + shift[:, :, :, None, :, None]
+    return out.reshape(b, c, h, w)
+
+
+class ResBlock(nn.Module):
+    """conv3x3 -> FiLM (optional) -> LeakyReLU -> conv3x3, plus the input."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = _conv(channels, channels)
+        self.conv2 = _conv(channels, channels)
+
+    def forward(self, x: Tensor, scale_shift: Tensor | None = None) -> Tensor:
+        y = self.conv1(x)
+        if scale_shift is not None:
+            y = _film(y, scale_shift)
+        return x + self.conv2(_act(y))
+
+
+class RestorationNet(nn.Module):
+    """Motion-compensated, quantizer-conditioned restoration of one frame per batch item.
+
+    Accepts any frame size: inputs are padded (edge replicated) to whole macroblocks inside and
+    the output is cropped back. Attributes ``name`` (size name or arch) and ``meta`` (dict from the
+    checkpoint, else empty) are set by ``build``/``load``.
+    """
+
+    arch = "restoration"
+    config_class = RestorationConfig
+
+    def __init__(self, config: RestorationConfig = RestorationConfig()) -> None:
+        super().__init__()
+        self.config = config
+        self.name: str = self.arch
+        self.meta: dict[str, Any] = {}
+        widths = config.widths
+        c0 = widths[0]
+        self.head = _conv(6, c0)
+        # current decoded (6) + warped restored (6) + warped decoded (6) + block mask (1)
+        self.ref_head = _conv(19, c0)
+        self.ref_blocks = nn.ModuleList(ResBlock(c0) for _ in range(config.ref_blocks))
+        self.enc = nn.ModuleList(
+            nn.ModuleList(ResBlock(widths[k]) for _ in range(n)) for k, n in enumerate(config.enc_blocks))
+        self.down = nn.ModuleList(_conv(widths[k], widths[k + 1], 3, 2) for k in range(len(widths) - 1))
+        self.up = nn.ModuleList(_conv(widths[k + 1], 4 * widths[k], 1) for k in range(len(widths) - 1))
+        self.dec = nn.ModuleList(
+            nn.ModuleList(ResBlock(widths[k]) for _ in range(n)) for k, n in enumerate(config.dec_blocks))
+        self.tail = _conv(c0, 6)
+        nn.init.zeros_(self.tail.weight)
+        nn.init.zeros_(self.tail.bias)
+        # per macroblock: QP/51, 2^((QP-37)/6), one-hot frame type (3), l0 present, l1 present
+        cw = config.cond_width
+        self.cond = nn.Sequential(_conv(7, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
+        film_levels = [k for k, n in enumerate(config.enc_blocks) for _ in range(n)]
+        # decoder blocks run from the coarsest scale back up to scale 0
+        film_levels += [k for k in reversed(range(len(config.dec_blocks))) for _ in range(config.dec_blocks[k])]
+        self._film_sizes = [2 * widths[k] for k in film_levels]
+        self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
+        self.to(memory_format=torch.channels_last)
+
+    def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: bool, has_l1: bool) -> list[Tensor]:
+        """Per-block FiLM parameters, (B, 2C_k, gh, gw) for each residual block in order."""
+        b, _, gh, gw = qp.shape
+        qp = qp.to(self.head.weight.dtype)
+        kind = F.one_hot(frame_type.long(), 3).to(qp.dtype)[:, :, None, None].expand(b, 3, gh, gw)
+        lists = qp.new_tensor([float(has_l0), float(has_l1)])[None, :, None, None].expand(b, 2, gh, gw)
+        x = torch.cat([qp / 51.0, torch.exp2((qp - 37.0) / 6.0), kind, lists], dim=1)
+        return list(self.film(self.cond(x)).split(self._film_sizes, dim=1))
+
+    def forward(
+        self,
+        decoded: Tensor,
+        qp: Tensor,
+        frame_type: Tensor,
+        l0: Reference | None = None,
+        l1: Reference | None = None,
+    ) -> Tensor:
+        """Restore a batch of frames.
+
+        Args:
+            decoded: (B, 6, h, w) decoded frames, packed (h = ceil(H/2), w = ceil(W/2)).
+            qp: (B, 1, ceil(H/16), ceil(W/16)) luma QP per macroblock, H.264 scale (0..51).
+            frame_type: (B,) long, 0 = I, 1 = P, 2 = B.
+            l0, l1: the list-0 / list-1 references, or None; with both None the intra path runs.
+
+        Returns:
+            (B, 6, h, w) restored frames, same packing; not clipped to [0, 1].
+        """
+        b, c, h, w = decoded.shape
+        gh, gw = math.ceil(h / MB), math.ceil(w / MB)
+        _check("decoded", decoded, (b, 6, h, w))
+        _check("qp", qp, (b, 1, gh, gw))
+        _check("frame_type", frame_type, (b,))
+        refs = [r for r in (l0, l1) if r is not None]
+        for name, ref in zip(("l0", "l1"), (l0, l1)):
+            if ref is not None:
+                _check(f"{name}.restored", ref.restored, (b, 6, h, w))
+                _check(f"{name}.decoded", ref.decoded, (b, 6, h, w))
+                _check(f"{name}.vectors", ref.vectors, (b, 2, math.ceil(h / 4), math.ceil(w / 4)))
+                _check(f"{name}.mask", ref.mask, (b, 1, math.ceil(h / 4), math.ceil(w / 4)))
+        films = self._condition(qp, frame_type, l0 is not None, l1 is not None)
+        pad = (0, gw * MB - w, 0, gh * MB - h)
+
+        def padded(x: Tensor) -> Tensor:
+            x = F.pad(x, pad, mode="replicate") if pad[1] or pad[3] else x
+            return x.contiguous(memory_format=torch.channels_last)
+
+        x = self.head(padded(decoded))
+        if refs:
+            fused: Tensor | float = 0.0
+            total: Tensor | float = 0.0
+            for ref in refs:
+                moved = warp_packed(torch.cat([ref.restored, ref.decoded], dim=1), ref.vectors, ref.mask)
+                mask = dense_field(ref.mask, h, w, 4)
+                f = _act(self.ref_head(padded(torch.cat([decoded, moved, mask], dim=1))))
+                for block in self.ref_blocks:
+                    f = block(f)
+                weight = padded(mask) + INTRA_WEIGHT
+                fused = fused + f * weight
+                total = total + weight
+            x = x + fused / total
+        x = _act(x)
+
+        skips = []
+        film = iter(films)
+        for k, blocks in enumerate(self.enc):
+            if k > 0:
+                x = _act(self.down[k - 1](x))
+            for block in blocks:
+                x = block(x, next(film))
+            skips.append(x)
+        for k in range(len(self.dec) - 1, -1, -1):
+            x = F.pixel_shuffle(self.up[k](x), 2) + skips[k]
+            for block in self.dec[k]:
+                x = block(x, next(film))
+        out = self.tail(x)[:, :, :h, :w]
+        return decoded + out.contiguous()
+
+
+def _check(name: str, t: Any, shape: tuple[int, ...]) -> None:
+    if not isinstance(t, Tensor) or tuple(t.shape) != shape:
+        got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+        raise ValueError(f"{name}: expected shape {shape}, got {got}")

@@ -1,0 +1,87 @@
+"""Differentiable motion compensation with the bitstream's own block vectors.
+
+Vectors come on the decoder's 8x8 luma block grid: (B, 2, ceil(H/8), ceil(W/8)), (dx, dy) in
+luma pixels, pixel (x, y) of the current frame predicted from (x + dx, y + dy) of the reference.
+A block vector is expanded to a dense field by repeating it over its block's pixels (cropped to
+the frame) and the reference is sampled there bilinearly (``grid_sample``); positions outside
+the reference take the nearest edge pixel (``padding_mode="border"``, as codecs pad references).
+
+Packed tensors (see :mod:`redecode.models.tensors`) are warped plane by plane, like a decoder
+does: the 4 luma channels are pixel-shuffled back to full resolution, warped with the full
+vector on 8x8 blocks and unshuffled again (so an integer luma vector is exact, even an odd one);
+the 2 chroma channels are warped at their own resolution with the vector halved on 4x4 blocks
+(H.264 chroma motion compensation is bilinear too). Luma sub-pel positions are interpolated
+bilinearly, an approximation of H.264's 6-tap filter.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["dense_field", "warp", "warp_packed"]
+
+
+def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
+    """Expand a block grid to pixels by repetition.
+
+    Args:
+        blocks: (B, C, gh, gw) per-block values (vectors or masks), gh * block >= height.
+        height, width: size of the dense field.
+        block: block side in pixels of the field.
+
+    Returns:
+        (B, C, height, width), each block's value repeated over its block x block pixels.
+    """
+    gh, gw = blocks.shape[-2:]
+    if gh * block < height or gw * block < width:
+        raise ValueError(f"block grid {gh}x{gw} of {block}-pixel blocks cannot cover {height}x{width}")
+    dense = F.interpolate(blocks, scale_factor=block, mode="nearest")
+    return dense[..., :height, :width]
+
+
+def warp(x: Tensor, flow: Tensor) -> Tensor:
+    """Backward-warp images with a dense field, bilinear, edge pixels replicated outside.
+
+    Args:
+        x: (B, C, H, W) images.
+        flow: (B, 2, H, W) displacement (dx, dy) in pixels: out[:, :, y, x] = x at (x + dx, y + dy).
+
+    Returns:
+        (B, C, H, W) warped images.
+    """
+    b, _, h, w = x.shape
+    ys = torch.arange(h, device=x.device, dtype=x.dtype).view(1, h, 1)
+    xs = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, w)
+    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack((gx, gy), dim=-1)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Motion-compensate packed frames with block vectors.
+
+    Args:
+        t: (B, 6 * k, h, w) k packed frames per sample (e.g. a restored and a decoded reference
+            concatenated), each packed as ``planes_to_tensor`` does.
+        vectors: (B, 2, ceil(2h/8), ceil(2w/8)) block vectors (dx, dy) in luma pixels.
+        mask: optional (B, 1, gh, gw) 0/1 block mask; vectors are zeroed where it is 0 (intra
+            blocks keep their co-located pixels).
+
+    Returns:
+        (B, 6 * k, h, w) warped frames, same packing.
+    """
+    b, c, h, w = t.shape
+    if c % 6:
+        raise ValueError(f"packed tensors have a multiple of 6 channels, got {c}")
+    k = c // 6
+    if mask is not None:
+        vectors = vectors * mask
+    t = t.reshape(b, k, 6, h, w)
+    luma = F.pixel_shuffle(t[:, :, :4].reshape(b, 4 * k, h, w), 2)  # (B, k, 2h, 2w)
+    luma = warp(luma, dense_field(vectors, 2 * h, 2 * w, 8))
+    luma = F.pixel_unshuffle(luma, 2).reshape(b, k, 4, h, w)
+    chroma = warp(t[:, :, 4:].reshape(b, 2 * k, h, w), dense_field(vectors * 0.5, h, w, 4))
+    return torch.cat([luma, chroma.reshape(b, k, 2, h, w)], dim=2).reshape(b, c, h, w)

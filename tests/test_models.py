@@ -1,0 +1,287 @@
+"""Restoration networks: packing, shapes, conditioning, gradients, checkpoints."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import redecode.models as rm
+from redecode.models import (
+    MODELS, SIZES, ModelError, Reference, RestorationConfig, RestorationNet, build, load,
+    motion_to_tensor, planes_to_tensor, qp_to_tensor, save, tensor_to_planes,
+)
+
+TINY = RestorationConfig(widths=(8, 12, 16), enc_blocks=(1, 1, 1), dec_blocks=(1, 1), ref_blocks=1, cond_width=8)
+
+
+def _planes(rng: np.random.Generator, h: int, w: int, bit_depth: int = 8) -> tuple[np.ndarray, ...]:
+    dtype = np.uint8 if bit_depth <= 8 else np.uint16
+    top = 1 << bit_depth
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+    return (rng.integers(0, top, (h, w)).astype(dtype), rng.integers(0, top, (ch, cw)).astype(dtype),
+            rng.integers(0, top, (ch, cw)).astype(dtype))
+
+
+def _inputs(b: int, height: int, width: int, lists: int, seed: int = 0) -> dict:
+    g = torch.Generator().manual_seed(seed)
+    h, w = math.ceil(height / 2), math.ceil(width / 2)
+    gh, gw = math.ceil(height / 8), math.ceil(width / 8)
+    refs = [Reference(torch.rand(b, 6, h, w, generator=g), torch.rand(b, 6, h, w, generator=g),
+                      (torch.rand(b, 2, gh, gw, generator=g) - 0.5) * 9,
+                      (torch.rand(b, 1, gh, gw, generator=g) > 0.3).float()) for _ in range(lists)]
+    return {
+        "decoded": torch.rand(b, 6, h, w, generator=g),
+        "qp": torch.full((b, 1, math.ceil(height / 16), math.ceil(width / 16)), 32.0),
+        "frame_type": torch.full((b,), min(lists, 2), dtype=torch.long),
+        "l0": refs[0] if lists > 0 else None,
+        "l1": refs[1] if lists > 1 else None,
+    }
+
+
+def _randomise_tail(model: torch.nn.Module, seed: int = 0) -> None:
+    """Give the zero-initialised last layer weights, as training would."""
+    torch.manual_seed(seed)
+    torch.nn.init.normal_(model.tail.weight, std=0.05)
+
+
+# ---- packing -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bit_depth", [8, 10])
+@pytest.mark.parametrize("size", [(37, 65), (64, 48), (1, 1)])
+def test_planes_round_trip_exactly(bit_depth: int, size: tuple[int, int]) -> None:
+    y, u, v = _planes(np.random.default_rng(0), *size, bit_depth)
+    t = planes_to_tensor(y, u, v, bit_depth)
+    h, w = size
+    assert t.shape == (6, math.ceil(h / 2), math.ceil(w / 2)) and t.dtype == torch.float32
+    assert 0.0 <= float(t.min()) and float(t.max()) <= 1.0
+    y2, u2, v2 = tensor_to_planes(t, h, w, bit_depth)
+    for a, b in ((y, y2), (u, u2), (v, v2)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
+def test_packing_layout() -> None:
+    y = np.arange(16, dtype=np.uint8).reshape(4, 4)
+    u = np.full((2, 2), 100, np.uint8)
+    t = planes_to_tensor(y, u, u) * 255
+    assert t[:4, 0, 0].round().tolist() == [0, 1, 4, 5]  # top-left 2x2 luma block
+    assert t[4, 0, 0].round() == 100
+
+
+def test_tensor_to_planes_clips_and_rounds() -> None:
+    t = torch.full((6, 2, 2), 0.5)
+    t[0, 0, 0] = 1.7
+    t[5, 1, 1] = -0.3
+    y, u, v = tensor_to_planes(t, 3, 4)
+    assert y.shape == (3, 4) and u.shape == (2, 2)
+    assert y[0, 0] == 255 and v[1, 1] == 0 and y[1, 1] == 128
+
+
+def test_chroma_422_and_444() -> None:
+    rng = np.random.default_rng(4)
+    h, w = 10, 12
+    y = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    u444 = rng.integers(0, 256, (h, w), dtype=np.uint8)
+    u422 = u444[:, ::2].copy()
+    t444 = planes_to_tensor(y, u444, u444)
+    t422 = planes_to_tensor(y, u422, u422)
+    expected = u444.astype(np.float32).reshape(5, 2, 6, 2).mean(axis=(1, 3)) / 255
+    np.testing.assert_allclose(t444[4].numpy(), expected, atol=1e-6)
+    assert t422.shape == (6, 5, 6)
+    # no correction: the decoded chroma comes back unchanged at its own size
+    for uu, tt in ((u444, t444), (u422, t422)):
+        _, u2, _ = tensor_to_planes(tt, h, w, decoded_chroma=(uu, uu))
+        np.testing.assert_array_equal(u2, uu)
+    with pytest.raises(ValueError, match="chroma"):
+        planes_to_tensor(y, u444[:7], u444[:7])
+
+
+def test_qp_and_motion_helpers() -> None:
+    qp = qp_to_tensor(np.full((3, 5), 30, np.int16), 37, 65)
+    assert qp.shape == (1, 3, 5) and qp.dtype == torch.float32 and float(qp[0, 0, 0]) == 30
+    assert float(qp_to_tensor(None, 37, 65)[0, 2, 4]) == rm.DEFAULT_QP
+    with pytest.raises(ValueError):
+        qp_to_tensor(np.zeros((2, 5), np.int16), 37, 65)
+    vec = np.ones((2, 5, 9), np.float32)
+    mask = np.zeros((5, 9), bool)
+    mask[0, 0] = True
+    v, m = motion_to_tensor(vec, mask)
+    assert v.shape == (2, 5, 9) and m.shape == (1, 5, 9)
+    assert float(v.sum()) == 2.0 and float(m.sum()) == 1.0
+
+
+# ---- forward -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("lists", [0, 1, 2])
+def test_odd_size_shapes_and_identity_at_init(lists: int) -> None:
+    model = RestorationNet(TINY).eval()
+    x = _inputs(2, 37, 65, lists)
+    with torch.inference_mode():
+        out = model(**x)
+    assert out.shape == (2, 6, 19, 33)
+    torch.testing.assert_close(out, x["decoded"])  # zero last layer: exact identity
+
+
+def test_named_sizes_run_odd_sizes() -> None:
+    for name in SIZES:
+        model = build(name).eval()
+        assert model.name == name and model.meta == {}
+        _randomise_tail(model)
+        with torch.inference_mode():
+            out = model(**_inputs(1, 37, 65, 2))
+        assert out.shape == (1, 6, 19, 33) and torch.isfinite(out).all()
+
+
+def test_qp_conditioning_changes_output() -> None:
+    model = RestorationNet(TINY).eval()
+    _randomise_tail(model)
+    x = _inputs(1, 96, 160, 1)
+    with torch.inference_mode():
+        low = model(**{**x, "qp": torch.full_like(x["qp"], 22.0)})
+        high = model(**{**x, "qp": torch.full_like(x["qp"], 42.0)})
+        mixed_qp = x["qp"].clone()
+        mixed_qp[..., 0, 0] = 51.0  # one macroblock
+        mixed = model(**{**x, "qp": mixed_qp})
+        base = model(**x)
+    assert (low - high).abs().max() > 1e-4
+    diff = (mixed - base).abs()[0].amax(0)
+    assert diff[:8, :8].max() > 1e-5  # the changed macroblock moves
+    assert diff[-8:, -8:].max() < 1e-6  # a far one does not: conditioning is spatial
+    with torch.inference_mode():
+        as_b = model(**{**x, "frame_type": torch.tensor([2])})
+    assert (as_b - base).abs().max() > 1e-5  # frame type is an input too
+
+
+def test_all_zero_mask_reference_works() -> None:
+    model = RestorationNet(TINY).eval()
+    _randomise_tail(model)
+    x = _inputs(1, 32, 48, 2)
+    x["l1"].mask.zero_()
+    with torch.inference_mode():
+        out = model(**x)
+    assert torch.isfinite(out).all()
+
+
+def test_gradients_reach_every_parameter() -> None:
+    model = RestorationNet(TINY)
+    _randomise_tail(model)
+    inter = _inputs(2, 37, 65, 2, seed=1)
+    intra = _inputs(2, 37, 65, 0, seed=2)
+    loss = model(**inter).square().mean() + model(**intra).square().mean()
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
+    assert not missing
+
+
+def test_bad_input_shapes_raise() -> None:
+    model = RestorationNet(TINY)
+    x = _inputs(1, 32, 32, 1)
+    with pytest.raises(ValueError, match="qp"):
+        model(**{**x, "qp": torch.zeros(1, 1, 3, 3)})
+    bad = Reference(x["l0"].restored, x["l0"].decoded, x["l0"].vectors[..., :2], x["l0"].mask)
+    with pytest.raises(ValueError, match="l0.vectors"):
+        model(**{**x, "l0": bad})
+
+
+# ---- table and checkpoints -----------------------------------------------------------------
+
+def test_model_table_and_sizes() -> None:
+    assert set(SIZES) == {"small", "base"}
+    assert MODELS == {"restoration": RestorationNet}
+    with pytest.raises(ModelError, match="unknown"):
+        build("huge")
+
+
+@pytest.mark.parametrize("arch", list(MODELS))
+def test_save_load_round_trip(tmp_path: Path, arch: str) -> None:
+    model = MODELS[arch](TINY)
+    _randomise_tail(model)
+    path = tmp_path / "m.pt"
+    save(model, path, meta={"recipe": "test", "score": 0.5})
+    loaded = load(path)
+    assert not loaded.training and loaded.meta == {"recipe": "test", "score": 0.5}
+    assert loaded.name == arch and loaded.config == TINY
+    x = _inputs(1, 37, 65, 2)
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(**x), model.eval()(**x), rtol=0, atol=0)
+    # a named size keeps its name through a checkpoint
+    save(build("small"), tmp_path / "s.pt")
+    assert load(str(tmp_path / "s.pt")).name == "small"
+    ckpt = torch.load(path, weights_only=True)
+    assert set(ckpt) == {"arch", "config", "state_dict", "meta"} and isinstance(ckpt["config"], dict)
+
+
+def test_shipped_name_without_weights_is_clear() -> None:
+    with pytest.raises(ModelError, match="no trained weights ship"):
+        load("small")
+
+
+def test_unknown_name_or_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="unknown model"):
+        load("medium")
+    with pytest.raises(ModelError, match="unknown model"):
+        load(tmp_path / "absent.pt")
+
+
+def _checkpoint() -> dict:
+    model = RestorationNet(TINY)
+    return {"arch": "restoration", "config": TINY.to_dict(), "state_dict": model.state_dict(), "meta": {}}
+
+
+@pytest.mark.parametrize("case", [
+    "garbage", "not-a-dict", "wrong-arch", "missing-state", "missing-config", "bad-config",
+    "unknown-config-key", "state-mismatch", "state-missing-key", "config-mismatch",
+])
+def test_malformed_checkpoints_raise_model_error(tmp_path: Path, case: str) -> None:
+    path = tmp_path / "bad.pt"
+    ckpt = _checkpoint()
+    if case == "garbage":
+        path.write_bytes(b"\x00not a checkpoint" * 10)
+    else:
+        if case == "not-a-dict":
+            ckpt = [1, 2, 3]
+        elif case == "wrong-arch":
+            ckpt["arch"] = "transformer"
+        elif case == "missing-state":
+            del ckpt["state_dict"]
+        elif case == "missing-config":
+            del ckpt["config"]
+        elif case == "bad-config":
+            ckpt["config"]["widths"] = "wide"
+        elif case == "unknown-config-key":
+            ckpt["config"]["depth"] = 3
+        elif case == "state-mismatch":
+            ckpt["state_dict"]["head.weight"] = torch.zeros(3, 3)
+        elif case == "state-missing-key":
+            del ckpt["state_dict"]["tail.bias"]
+        elif case == "config-mismatch":
+            ckpt["config"]["widths"] = [8, 16, 16]
+        torch.save(ckpt, path)
+    with pytest.raises(ModelError):
+        load(path)
+
+
+def test_checkpoint_with_pickled_object_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "evil.pt"
+    ckpt = _checkpoint()
+    ckpt["meta"] = {"obj": Path("x")}  # not allowed by weights_only loading
+    torch.save(ckpt, path)
+    with pytest.raises(ModelError, match="cannot read"):
+        load(path)
+
+
+def test_models_do_not_import_decoders_or_pipeline() -> None:
+    import ast
+
+    root = Path(rm.__file__).parent
+    for source in root.glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            for name in names:
+                assert "decoders" not in name and "pipeline" not in name, f"{source.name} imports {name}"
