@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+import av
+
 from . import __version__
 from .decoders import DecodeError
 
@@ -85,9 +87,97 @@ def _print_summary(s) -> None:
         out.write(f"  wrote {p}\n")
 
 
+# -- restore --------------------------------------------------------------------------------
+
+def _add_encode_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output encoding")
+    g.add_argument("--codec", default="libx264",
+                   help="video encoder: libx264 (default), libx265, ffv1, ...")
+    g.add_argument("--crf", type=float, default=16, help="x264/x265 quality (default 16)")
+    g.add_argument("--preset", default="medium", help="x264/x265 preset (default medium)")
+    g.add_argument("--pix-fmt", metavar="FMT",
+                   help="output pixel format (default: the input's, e.g. yuv420p10le stays 10-bit)")
+    g.add_argument("--lossless", action="store_true",
+                   help="lossless output (x264/x265 lossless mode; FFV1 always is)")
+    g.add_argument("--encoder-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra encoder option, repeatable (e.g. tune=film)")
+
+
+def _encode_options(args: argparse.Namespace):
+    from .pipeline.writer import EncodeOptions
+
+    extra = {}
+    for kv in args.encoder_option:
+        key, sep, value = kv.partition("=")
+        if not sep or not key:
+            raise UserError(f"--encoder-option {kv!r}: expected KEY=VALUE")
+        extra[key] = value
+    return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset,
+                         pix_fmt=args.pix_fmt, lossless=args.lossless, options=extra)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("-m", "--model", default="auto", metavar="MODEL",
+                   help="auto (base on CUDA, small on CPU), small, base, none (pass frames "
+                        "through unchanged), or a checkpoint file")
+    g.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
+    g.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: half)")
+
+
+def _add_restore(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "restore",
+        help="restore video files (batch)",
+        description="Restore video files: every frame is corrected by the model from its own "
+                    "pixels, QPs and motion-compensated references; audio, subtitles, "
+                    "timestamps and colour tags are kept. Outputs appear only when complete.",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="video files, folders or globs")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file (one input) or folder (several inputs or a folder)")
+    ow = p.add_mutually_exclusive_group()
+    ow.add_argument("--skip-existing", action="store_true",
+                    help="leave outputs that already exist (resume a batch)")
+    ow.add_argument("--overwrite", action="store_true", help="replace outputs that exist")
+    p.add_argument("--format", metavar="FMT", help="input container format, when probing fails")
+    p.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_model_options(p)
+    _add_encode_options(p)
+    p.set_defaults(run=_run_restore)
+
+
+def _run_restore(args: argparse.Namespace) -> int:
+    from .pipeline.restore import RestoreError, restore_batch
+    from .pipeline.writer import OutputError
+
+    try:
+        result = restore_batch(
+            args.inputs, args.output, model=args.model, device=args.device, half=not args.fp32,
+            encode=_encode_options(args), skip_existing=args.skip_existing,
+            overwrite=args.overwrite, progress=False if args.no_progress else None,
+            input_format=args.format)
+    except (RestoreError, OutputError) as e:
+        raise UserError(str(e)) from None
+    summary = result.to_dict()
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for f in result.files:
+            if f.status == "done":
+                print(f"{f.source} -> {f.output}: {f.frames} frames, {f.fps:.1f} fps", file=sys.stderr)
+        print(f"redecode: {summary['done']} restored, {summary['skipped']} skipped, "
+              f"{summary['failed']} failed; {summary['frames']} frames in {summary['seconds']:.1f} s "
+              f"({summary['fps']:.1f} fps, model {summary['model']} on {summary['device']})",
+              file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 # -- main -----------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect, _add_restore]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,9 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
+    _terminate_as_interrupt()
     try:
         return int(args.run(args))
     except (UserError, DecodeError) as e:
+        print(f"redecode: error: {e}", file=sys.stderr)
+        return 1
+    except av.error.FFmpegError as e:
         print(f"redecode: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -125,6 +219,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"redecode: error: {e.strerror or e}" + (f": {e.filename}" if e.filename else ""),
               file=sys.stderr)
         return 1
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM ends the run like Ctrl-C, so partial outputs are cleaned up."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def _quiet_broken_pipe() -> None:

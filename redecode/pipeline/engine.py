@@ -1,0 +1,153 @@
+"""The restoration engine: a model on a device, fed decoder frames, giving back planes.
+
+The engine turns :class:`~redecode.decoders.Frame` objects into the networks' packed tensors,
+runs batches of frames that share their references, and unpacks the results. It keeps the
+tensors of the frames it restored so that the scheduler can hand them back as references.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import models
+from ..decoders import Frame
+
+log = logging.getLogger("redecode")
+
+
+class Passthrough(nn.Module):
+    """``--model none``: returns the decoded frame; the rest of the pipeline runs as usual."""
+
+    name = "none"
+    meta: dict = {}
+
+    def forward(self, decoded, qp, frame_type, l0=None, l1=None):  # noqa: D102
+        return decoded
+
+
+@dataclass
+class Packed:
+    """A frame's packed tensors on the engine's device.
+
+    Attributes:
+        frame: the decoder's frame (planes, metadata, timestamps).
+        decoded: (6, h, w) the decoded frame (None with ``--model none``, which needs no tensors).
+        restored: (6, h, w) the restored frame, once restored.
+    """
+
+    frame: Frame
+    decoded: torch.Tensor | None
+    restored: torch.Tensor | None = None
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA GPU is available (this torch build or machine "
+                         "has none); use --device cpu")
+    return torch.device(name)
+
+
+def load_model(spec: str, device: torch.device) -> nn.Module:
+    """The model named by ``--model``: auto | small | base | none | a checkpoint path.
+
+    ``auto`` is ``base`` on CUDA and ``small`` on the CPU.
+    """
+    if spec == "none":
+        return Passthrough()
+    if spec == "auto":
+        spec = "base" if device.type == "cuda" else "small"
+    return models.load(spec, device=device)
+
+
+class Engine:
+    """Runs a restoration model on frames.
+
+    Args:
+        model: a model of ``redecode.models`` (or :class:`Passthrough`).
+        device: where tensors and the model live.
+        half: use float16 on CUDA (ignored on the CPU).
+        bit_depth: bits per sample of the frames' planes.
+    """
+
+    def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
+                 bit_depth: int = 8) -> None:
+        # bit_depth is per video: set ``engine.bit_depth`` before each file.
+        self.device = device
+        self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
+        self.model = model.to(device=device, dtype=self.dtype).eval()
+        self.bit_depth = bit_depth
+        self.identity = isinstance(model, Passthrough)
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.model, "name", type(self.model).__name__))
+
+    def pack(self, frame: Frame) -> Packed:
+        """Upload a frame's planes as a packed (6, h, w) tensor."""
+        if self.identity:
+            return Packed(frame, None)
+        y, u, v = frame.planes
+        t = models.planes_to_tensor(y, u, v, self.bit_depth)
+        return Packed(frame, t.to(self.device, self.dtype, non_blocking=True))
+
+    @torch.inference_mode()
+    def restore(self, items: list[Packed], l0: Packed | None, l1: Packed | None) -> None:
+        """Restore frames that share the same references, in one batch; sets ``.restored``.
+
+        Args:
+            items: frames to restore (all P, or all B between the same two anchors, or I).
+            l0, l1: the restored anchors the frames' list-0 / list-1 vectors point into, or None.
+        """
+        if self.identity:
+            for it in items:
+                it.restored = it.decoded
+            return
+        f0 = items[0].frame
+        h, w = f0.height, f0.width
+        decoded = torch.stack([it.decoded for it in items])
+        qp = torch.stack([models.qp_to_tensor(it.frame.qp, h, w) for it in items])
+        ftype = torch.tensor([models.FRAME_TYPES[it.frame.pict_type] for it in items])
+        refs = []
+        for lst, anchor in (("l0", l0), ("l1", l1)):
+            refs.append(self._reference(items, lst, anchor))
+        out = self.model(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
+        out = out.clamp_(0.0, 1.0)
+        for it, r in zip(items, out):
+            it.restored = r
+
+    def _reference(self, items: list[Packed], lst: str, anchor: Packed | None):
+        if anchor is None or any(it.frame.motion is None for it in items):
+            return None
+        vecs, masks = [], []
+        for it in items:
+            m = it.frame.motion
+            v, k = models.motion_to_tensor(getattr(m, lst), getattr(m, f"{lst}_mask"))
+            vecs.append(v)
+            masks.append(k)
+        mask = torch.stack(masks).to(self.device, self.dtype)
+        if not mask.any():
+            return None  # no block of these frames predicts from this list
+        n = len(items)
+        return models.Reference(
+            restored=anchor.restored.expand(n, *anchor.restored.shape),
+            decoded=anchor.decoded.expand(n, *anchor.decoded.shape),
+            vectors=torch.stack(vecs).to(self.device, self.dtype),
+            mask=mask,
+        )
+
+    def planes(self, item: Packed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The restored frame as planes at the frame's depth and chroma size."""
+        if self.identity:
+            return item.frame.planes
+        f = item.frame
+        chroma = (f.planes[1], f.planes[2])
+        return models.tensor_to_planes(item.restored.float(), f.height, f.width, self.bit_depth,
+                                       decoded_chroma=chroma)

@@ -1,0 +1,297 @@
+"""Restore video files: decode -> schedule -> model -> encode, atomically, with progress.
+
+``restore_file`` does one file; ``restore_batch`` does many (files, folders, globs) into a
+folder, going on after a failure and reporting each file.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import av
+from tqdm import tqdm
+
+from ..decoders import DecodeError, open_video
+from .engine import Engine, load_model, pick_device
+from .scheduler import restore_frames
+from .writer import EncodeOptions, OutputError, VideoWriter
+
+log = logging.getLogger("redecode")
+
+VIDEO_EXTENSIONS = frozenset({
+    ".mp4", ".m4v", ".mkv", ".mov", ".avi", ".webm", ".ts", ".m2ts", ".mts", ".mpg", ".mpeg",
+    ".m2v", ".vob", ".h264", ".264", ".avc", ".hevc", ".h265", ".265", ".flv", ".3gp", ".wmv",
+    ".y4m", ".nut", ".ogv", ".divx", ".xvid", ".asf",
+})
+
+
+class RestoreError(Exception):
+    """A file cannot be restored as asked; the message is one line meant for users."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one input."""
+
+    source: str
+    output: str
+    status: str  # "done", "skipped" or "failed"
+    frames: int = 0
+    seconds: float = 0.0
+    damaged_frames: int = 0
+    error: str | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class BatchResult:
+    """The whole run: per-file results and totals."""
+
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+    model: str = ""
+    device: str = ""
+
+    @property
+    def failed(self) -> int:
+        return sum(f.status == "failed" for f in self.files)
+
+    def to_dict(self) -> dict:
+        frames = sum(f.frames for f in self.files)
+        return {
+            "files": [asdict(f) | {"fps": round(f.fps, 2)} for f in self.files],
+            "done": sum(f.status == "done" for f in self.files),
+            "skipped": sum(f.status == "skipped" for f in self.files),
+            "failed": self.failed,
+            "frames": frames,
+            "seconds": round(self.seconds, 3),
+            "fps": round(frames / self.seconds, 2) if self.seconds > 0 else 0.0,
+            "model": self.model,
+            "device": self.device,
+        }
+
+
+def partial_path(dst: Path) -> Path:
+    """Where an output is written until it is complete (hidden, same folder, same extension)."""
+    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def make_engine(model: str = "auto", device: str = "auto", half: bool = True) -> Engine:
+    """Load the model named by ``model`` onto ``device`` (see ``load_model``)."""
+    try:
+        dev = pick_device(device)
+    except ValueError as e:
+        raise RestoreError(str(e)) from None
+    from ..models import ModelError
+
+    try:
+        net = load_model(model, dev)
+    except ModelError as e:
+        raise RestoreError(str(e)) from None
+    return Engine(net, dev, half=half)
+
+
+def restore_file(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    model: str = "auto",
+    device: str = "auto",
+    encode: EncodeOptions | None = None,
+    overwrite: bool = False,
+    engine: Engine | None = None,
+    progress: bool | None = None,
+    input_format: str | None = None,
+    max_batch: int = 8,
+) -> FileResult:
+    """Restore one video file into another, keeping its other streams, timestamps and colour.
+
+    The output is written to a hidden ``.NAME.partial.EXT`` file beside ``dst`` and renamed
+    only when complete, so an interruption never leaves a half-written ``dst``.
+
+    Args:
+        src: input video.
+        dst: output video; its extension picks the container.
+        model: auto | small | base | none | checkpoint path (ignored when ``engine`` is given).
+        device: auto | cpu | cuda.
+        encode: output encoder settings (default: x264, CRF 16, preset medium).
+        overwrite: replace an existing ``dst`` (never an input).
+        engine: a ready engine, to share one model over many files.
+        progress: show a progress bar (default: when stderr is a terminal).
+        input_format: container format of the input, when it cannot be probed.
+        max_batch: most B-frames restored in one batch.
+
+    Returns:
+        A :class:`FileResult` with status "done".
+
+    Raises:
+        RestoreError, DecodeError, OutputError: with one-line messages.
+    """
+    src, dst = Path(src), Path(dst)
+    if _same_file(src, dst) or src.resolve() == dst.resolve():
+        raise RestoreError(f"{dst}: output would overwrite its own input")
+    if dst.exists() and not overwrite:
+        raise RestoreError(f"{dst} exists (use --overwrite to replace it, or --skip-existing)")
+    if dst.suffix == "":
+        raise RestoreError(f"{dst}: give the output a file extension (.mkv, .mp4, ...) "
+                           "so the container is known")
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(model, device)
+    encode = encode or EncodeOptions()
+    tmp = partial_path(dst)
+    tmp.unlink(missing_ok=True)  # left by a killed earlier run
+    show = sys.stderr.isatty() if progress is None else progress
+    started = time.perf_counter()
+    others: deque = deque()
+    writer: VideoWriter | None = None
+    try:
+        with open_video(src, format=input_format, on_packet=others.append) as video:
+            info = video.info
+            engine.bit_depth = info.bit_depth
+            writer = VideoWriter(tmp, info, encode, copy_from=video.container,
+                                 video_stream_index=video.stream.index)
+            bar = tqdm(total=info.frame_count, unit="frame", desc=src.name, disable=not show,
+                       leave=False, dynamic_ncols=True, file=sys.stderr)
+            frames = 0
+            with bar:
+                for out in restore_frames(video, engine, max_batch=max_batch):
+                    while others:
+                        writer.copy_packet(others.popleft())
+                    writer.write(out.frame, out.planes)
+                    frames += 1
+                    bar.update(1)
+            while others:
+                writer.copy_packet(others.popleft())
+            damaged = video.stats.damaged
+            writer.close()
+            writer = None
+        if frames != video.stats.frames:  # the scheduler's promise; never expected to fail
+            raise RestoreError(f"{src}: {video.stats.frames} frames in, {frames} out")
+        os.replace(tmp, dst)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        tmp.unlink(missing_ok=True)
+        raise
+    seconds = time.perf_counter() - started
+    if damaged:
+        log.warning("%s: %d damaged frames were concealed by the decoder", src, damaged)
+    return FileResult(str(src), str(dst), "done", frames, seconds, damaged)
+
+
+# -- batches ----------------------------------------------------------------------------------
+
+@dataclass
+class Job:
+    source: Path
+    output: Path
+
+
+def _expand(inputs: list[str]) -> list[tuple[Path, Path]]:
+    """(file, name relative to the output folder) for every input file, folder or glob."""
+    found: list[tuple[Path, Path]] = []
+    for spec in inputs:
+        p = Path(spec)
+        if not p.exists() and any(ch in spec for ch in "*?["):
+            matches = sorted(glob.glob(spec, recursive=True))
+            if not matches:
+                raise RestoreError(f"{spec}: matches no file")
+            found.extend((Path(m), Path(Path(m).name)) for m in matches if Path(m).is_file())
+        elif p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in VIDEO_EXTENSIONS
+                           and not f.name.startswith("."))
+            if not files:
+                raise RestoreError(f"{spec}: folder holds no video files")
+            found.extend((f, f.relative_to(p)) for f in files)
+        else:
+            found.append((p, Path(p.name)))  # missing files fail per file, with their reason
+    return found
+
+
+def plan_jobs(inputs: list[str], output: str) -> list[Job]:
+    """Pair every input with its output path.
+
+    One input file and an output that is not a folder: file to file. Otherwise ``output`` is a
+    folder and each output keeps its input's name (and its path below an input folder).
+    """
+    if not inputs:
+        raise RestoreError("no input given")
+    found = _expand(inputs)
+    out = Path(output)
+    single = (len(inputs) == 1 and len(found) == 1 and not Path(inputs[0]).is_dir()
+              and not out.is_dir() and not output.endswith(os.sep))
+    if single:
+        return [Job(found[0][0], out)]
+    if out.exists() and not out.is_dir():
+        raise RestoreError(f"{out}: several inputs need an output folder, and this is a file")
+    jobs = [Job(src, out / rel) for src, rel in found]
+    seen: dict[Path, Path] = {}
+    for j in jobs:
+        if j.output in seen:
+            raise RestoreError(f"{seen[j.output]} and {j.source} would both be written to {j.output}")
+        seen[j.output] = j.source
+    return jobs
+
+
+def restore_batch(
+    inputs: list[str],
+    output: str,
+    *,
+    model: str = "auto",
+    device: str = "auto",
+    half: bool = True,
+    encode: EncodeOptions | None = None,
+    skip_existing: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    input_format: str | None = None,
+) -> BatchResult:
+    """Restore many inputs (files, folders, globs) with one model; failures do not stop the rest."""
+    jobs = plan_jobs(inputs, output)
+    sources = {j.source.resolve() for j in jobs}
+    engine = make_engine(model, device, half)
+    result = BatchResult(model=engine.name, device=str(engine.device))
+    show = sys.stderr.isatty() if progress is None else progress
+    started = time.perf_counter()
+    overall = tqdm(total=len(jobs), unit="file", desc="files", disable=not show or len(jobs) < 2,
+                   position=0, dynamic_ncols=True, file=sys.stderr)
+    with overall:
+        for job in jobs:
+            if job.output.exists() and skip_existing:
+                result.files.append(FileResult(str(job.source), str(job.output), "skipped"))
+                overall.update(1)
+                continue
+            if job.output.resolve() in sources:
+                err = f"{job.output}: output would overwrite an input"
+                result.files.append(FileResult(str(job.source), str(job.output), "failed", error=err))
+                log.error("%s", err)
+                overall.update(1)
+                continue
+            try:
+                r = restore_file(job.source, job.output, engine=engine, encode=encode,
+                                 overwrite=overwrite, progress=show, input_format=input_format)
+            except (RestoreError, DecodeError, OutputError, OSError, av.error.FFmpegError) as e:
+                msg = str(e) if not isinstance(e, OSError) else f"{job.source}: {e.strerror or e}"
+                log.error("%s", msg)
+                r = FileResult(str(job.source), str(job.output), "failed", error=msg)
+            result.files.append(r)
+            overall.update(1)
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,69 @@
+"""The streaming core: restore frames in dependency order, hand them out in display order.
+
+Frames arrive in display order. An anchor (I or P) is restored as soon as it arrives, from the
+previous restored anchor; the B-frames between two anchors wait for the later one, are restored
+together in one batch from both, and leave before it. So a frame leaves as soon as what it
+depends on is restored (the delay is the stream's run of B-frames, its reorder depth), and only
+one restored anchor is kept at any time, whatever the video's length. See ``gop.py`` for why
+list 0 / list 1 are the nearest anchors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decoders import Frame
+from .engine import Engine, Packed
+from .gop import is_anchor
+
+
+@dataclass
+class Restored:
+    """A frame on its way out: the decoder's frame (timestamps, type) and the restored planes."""
+
+    frame: Frame
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def restore_frames(
+    frames: Iterable[Frame],
+    engine: Engine,
+    *,
+    max_batch: int = 8,
+    max_waiting: int = 32,
+) -> Iterator[Restored]:
+    """Restore a stream of frames; yields exactly one :class:`Restored` per input, in order.
+
+    Args:
+        frames: decoder frames in display order.
+        engine: the model runner.
+        max_batch: most B-frames restored in one batch.
+        max_waiting: B-frames held while waiting for the next anchor before they are restored
+            from the past anchor alone (bounds memory and delay on odd streams).
+    """
+    anchor: Packed | None = None  # last restored I/P frame
+    waiting: list[Packed] = []  # B-frames after `anchor`, waiting for the next anchor
+
+    def flush_b(next_anchor: Packed | None) -> Iterator[Restored]:
+        for start in range(0, len(waiting), max_batch):
+            group = waiting[start:start + max_batch]
+            engine.restore(group, anchor, next_anchor)
+            for item in group:
+                yield Restored(item.frame, engine.planes(item))
+        waiting.clear()
+
+    for frame in frames:
+        item = engine.pack(frame)
+        if is_anchor(frame.pict_type):
+            engine.restore([item], anchor if frame.pict_type == "P" else None, None)
+            yield from flush_b(item)
+            yield Restored(frame, engine.planes(item))
+            anchor = item
+        else:
+            waiting.append(item)
+            if len(waiting) >= max_waiting:
+                yield from flush_b(None)
+    yield from flush_b(None)
