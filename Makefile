@@ -17,9 +17,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	mkdir -p out
-	$(PY) -c "from redecode.pipeline.samples import make_clip; make_clip('out/sample.mp4', width=640, height=360, frames=48, qp=37, bframes=3)"
-	$(VENV)/bin/redecode inspect out/sample.mp4 -o out/inspect
+	$(VENV)/bin/redecode demo -o out/demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -52,12 +52,16 @@ def warp(x: Tensor, flow: Tensor) -> Tensor:
         (B, C, H, W) warped images.
     """
     b, _, h, w = x.shape
-    ys = torch.arange(h, device=x.device, dtype=x.dtype).view(1, h, 1)
-    xs = torch.arange(w, device=x.device, dtype=x.dtype).view(1, 1, w)
+    # Sample positions in float32 even for half-precision inputs: fp16 cannot hold a sub-pixel
+    # position beyond column 1024.
+    flow = flow.float()
+    ys = torch.arange(h, device=x.device, dtype=torch.float32).view(1, h, 1)
+    xs = torch.arange(w, device=x.device, dtype=torch.float32).view(1, 1, w)
     gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
     gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack((gx, gy), dim=-1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(x.dtype)
 
 
 def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tensor:

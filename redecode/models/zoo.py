@@ -132,7 +132,11 @@ def _load_checkpoint(path: Path, device: str | torch.device) -> RestorationNet:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        raise ModelError(f"cannot read checkpoint {path}: {type(exc).__name__}: {exc}".splitlines()[0]) from exc
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        reason = next((line for line in lines if "WeightsUnpickler error" in line), lines[0] if lines else "")
+        reason = reason.split(" Please use")[0]  # drop torch's advice to allow-list globals
+        raise ModelError(f"cannot read checkpoint {path} (not a redecode checkpoint, damaged, or holding "
+                         f"objects other than tensors and plain data): {type(exc).__name__}: {reason}") from exc
     if not isinstance(checkpoint, dict):
         raise ModelError(f"{path} is not a redecode checkpoint (expected a dict, got {type(checkpoint).__name__})")
     missing = [k for k in ("arch", "config", "state_dict") if k not in checkpoint]

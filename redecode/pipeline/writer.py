@@ -92,11 +92,18 @@ class VideoWriter:
             self.container = av.open(os.fspath(path), "w", format=container_format)
         except (av.error.FFmpegError, ValueError) as e:
             raise OutputError(f"cannot create {path}: {e}") from None
+        self._copies: dict[int, av.stream.Stream] = {}
         try:
-            self._add_video(encode)
-            self._copies: dict[int, av.stream.Stream] = {}
-            if copy_from is not None:
-                self._add_copies(copy_from, video_stream_index)
+            if copy_from is None:
+                self._add_video(encode)
+            else:  # keep the input's stream order
+                video_index = (copy_from.streams.video[0].index if video_stream_index is None
+                               else video_stream_index)
+                for st in copy_from.streams:
+                    if st.index == video_index:
+                        self._add_video(encode)
+                    else:
+                        self._add_copy(st)
         except BaseException:
             self.container.close()
             raise
@@ -119,21 +126,18 @@ class VideoWriter:
         s.options = encode.encoder_options()
         self.stream = s
 
-    def _add_copies(self, src: av.container.InputContainer, video_index: int | None) -> None:
-        for st in src.streams:
-            if st.index == video_index or (video_index is None and st.type == "video"
-                                           and st is src.streams.video[0]):
-                continue
-            try:
-                out = self.container.add_stream_from_template(st)
-            except (av.error.FFmpegError, ValueError, TypeError) as e:
-                kind = f"{st.type} stream #{st.index} ({st.codec_context.name if st.codec_context else '?'})"
-                if st.type in ("audio", "subtitle"):
-                    raise OutputError(f"the output container cannot hold the input's {kind}: {e}; "
-                                      "choose an .mkv output") from None
-                log.warning("dropping %s: the output container cannot hold it", kind)
-                continue
-            self._copies[st.index] = out
+    def _add_copy(self, st: av.stream.Stream) -> None:
+        try:
+            out = self.container.add_stream_from_template(st)
+        except (av.error.FFmpegError, ValueError, TypeError) as e:
+            name = st.codec_context.name if st.codec_context else "?"
+            kind = f"{st.type} stream #{st.index} ({name})"
+            if st.type in ("audio", "subtitle"):
+                raise OutputError(f"the output container cannot hold the input's {kind}: {e}; "
+                                  "choose an .mkv output") from None
+            log.warning("dropping %s: the output container cannot hold it", kind)
+            return
+        self._copies[st.index] = out
 
     def copy_packet(self, packet: av.Packet) -> None:
         """Mux a packet of another input stream into its copy, unchanged."""
