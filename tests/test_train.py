@@ -1,0 +1,211 @@
+"""Training: clip files, recipes, the unrolled loop, resuming; clips from an encoded video."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from redecode.models import load
+from redecode.models.clips import Clip, ClipError, clip_shape, load_clip, save_clip
+from redecode.pipeline.gop import reference_plan
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "configs" / "train_smoke.toml"
+
+
+def _import_train():
+    spec = importlib.util.spec_from_file_location("redecode_train", ROOT / "tools" / "train.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["redecode_train"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+train = _import_train()
+
+
+def synthetic_clip(h: int = 64, w: int = 64, length: int = 10, seed: int = 0) -> Clip:
+    """A texture panning 2 px right and 1 px down per frame, decoded = blocky, brighter copy.
+
+    Types follow an x264-like IBBP pattern in display order; vectors are the true motion.
+    """
+    rng = np.random.default_rng(seed)
+    big = rng.integers(0, 256, (h // 4 + 2 * length, w // 4 + 2 * length)).astype(np.float32)
+    big = np.kron(big, np.ones((4, 4), np.float32))  # smooth-ish texture, 4x4 cells
+    letters = ("IBBP" + "BBP" * length)[:length]
+    if letters[-1] == "B":
+        letters = letters[:-1] + "P"
+    plan = reference_plan(list(letters))
+    def frame(t: int) -> np.ndarray:
+        return big[t:t + h, 2 * t:2 * t + w]
+    src = np.stack([frame(t) for t in range(length)]).round().astype(np.uint8)
+    blocks = src.reshape(length, h // 8, 8, w // 8, 8).astype(np.float32).mean(axis=(2, 4), keepdims=True)
+    blocky = (0.6 * src.reshape(length, h // 8, 8, w // 8, 8) + 0.4 * blocks).reshape(length, h, w)
+    dec = np.clip(blocky + 12, 0, 255).round().astype(np.uint8)
+    ch, cw = h // 2, w // 2
+    src_c = src[:, ::2, ::2].copy()
+    dec_c = np.clip(src_c.astype(np.int16) + 6, 0, 255).astype(np.uint8)
+    g8 = (length, math.ceil(h / 8), math.ceil(w / 8))
+    l0, l1 = np.zeros((length, 2, *g8[1:]), np.float32), np.zeros((length, 2, *g8[1:]), np.float32)
+    m0, m1 = np.zeros(g8, bool), np.zeros(g8, bool)
+    for t, (r0, r1) in enumerate(plan):
+        for vec, mask, r in ((l0, m0, r0), (l1, m1, r1)):
+            if r is not None:
+                vec[t, 0], vec[t, 1] = 2 * (t - r), (t - r)
+                mask[t] = True
+    return Clip(src_y=src, src_u=src_c, src_v=src_c.copy(), dec_y=dec, dec_u=dec_c, dec_v=dec_c.copy(),
+                qp=np.full((length, math.ceil(h / 16), math.ceil(w / 16)), 34, np.int16),
+                types=np.array(["IPB".index(c) for c in letters], np.uint8),
+                l0=l0, l1=l1, l0_mask=m0, l1_mask=m1)
+
+
+@pytest.fixture(scope="module")
+def clip_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("clips") / "synthetic.npz"
+    save_clip(path, synthetic_clip())
+    return path
+
+
+def _log(out: Path) -> list[dict[str, str]]:
+    with (out / "log.csv").open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+# ---- clip files ----------------------------------------------------------------------------
+
+def test_clip_file_round_trip(clip_file: Path) -> None:
+    clip = load_clip(clip_file)
+    ref = synthetic_clip()
+    for name in ("src_y", "dec_u", "qp", "types", "l1", "l0_mask"):
+        np.testing.assert_array_equal(getattr(clip, name), getattr(ref, name))
+    assert clip_shape(clip_file) == (10, 64, 64)
+    crop = clip.crop(16, 32, 32, 32)
+    crop.validate()
+    assert crop.qp.shape == (10, 2, 2) and crop.l0.shape == (10, 2, 4, 4) and crop.src_u.shape == (10, 16, 16)
+    with pytest.raises(ValueError):
+        clip.crop(8, 0, 32, 32)
+
+
+def test_malformed_clip_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ClipError):
+        load_clip(bad)
+    arrays = {k: getattr(synthetic_clip(), k) for k in ("src_y", "src_u", "src_v", "dec_y", "dec_u", "dec_v",
+                                                      "qp", "types", "l0", "l1", "l0_mask")}
+    np.savez(tmp_path / "missing.npz", **arrays)
+    with pytest.raises(ClipError, match="l1_mask"):
+        load_clip(tmp_path / "missing.npz")
+    arrays["l1_mask"] = np.zeros((10, 3, 3), bool)
+    np.savez(tmp_path / "shape.npz", **arrays)
+    with pytest.raises(ClipError, match="l1_mask"):
+        load_clip(tmp_path / "shape.npz")
+
+
+# ---- recipes -------------------------------------------------------------------------------
+
+def test_shipped_recipes_parse() -> None:
+    for path in sorted((ROOT / "configs").glob("train_*.toml")):
+        cfg = train.load_config(path)
+        cfg.model_config()
+    smoke = train.load_config(SMOKE)
+    assert smoke.model_config().widths == (8, 16)
+
+
+def test_recipe_errors(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text('model = "small"\nlearning_rate = 0.1\n')
+    with pytest.raises(train.TrainError, match="unknown config keys: learning_rate"):
+        train.load_config(path)
+    path.write_text('steps = "many"\n')
+    with pytest.raises(train.TrainError, match="steps"):
+        train.load_config(path)
+    path.write_text('crop = 100\n')
+    with pytest.raises(train.TrainError, match="multiple of 16"):
+        train.load_config(path)
+    assert train.main([str(path)]) == 2  # one-line error, no traceback
+
+
+# ---- unrolling -----------------------------------------------------------------------------
+
+def test_runs_follow_the_reference_plan(clip_file: Path) -> None:
+    clip = load_clip(clip_file)
+    plan = reference_plan(clip.type_letters)  # I B B P B B P B B P
+    run = train.make_run(train.ClipView(clip), plan, 4, 3)  # B B P: needs anchors 3 and 6
+    assert run.window == {4, 5, 6}
+    assert run.order == [3, 6, 4, 5]  # outside anchor 3 first, anchors before B-frames
+
+
+def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, monkeypatch) -> None:
+    out = tmp_path / "run"
+    args = [str(SMOKE), "--train", str(clip_file), "--val", str(clip_file), "--out", str(out)]
+    assert train.main(args + ["--set", "steps=30", "--set", "val_every=30"]) == 0
+    rows = _log(out)
+    assert [int(r["step"]) for r in rows] == list(range(1, 31))
+    losses = [float(r["loss"]) for r in rows]
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    assert float(rows[-1]["val_dpsnr_y"]) > 0  # restored beats decoded on its own training clip
+    model = load(out / "model.pt")
+    assert model.meta["step"] == 30 and model.meta["recipe"]["model_widths"] == [8, 16]
+
+    # Resume: a run that crashes during step 6 restarts from its step-4 checkpoint; steps 5..8
+    # must then match an uninterrupted run.
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    common = [str(SMOKE), "--train", str(clip_file), "--set", "save_every=4", "--set", "warmup=2",
+              "--set", "steps=8"]
+    assert train.main(common + ["--out", str(straight)]) == 0
+    real_unroll, calls = train.unroll, []
+
+    def crashing_unroll(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return real_unroll(*args, **kwargs)
+
+    monkeypatch.setattr(train, "unroll", crashing_unroll)
+    with pytest.raises(KeyboardInterrupt):
+        train.main(common + ["--out", str(split)])
+    monkeypatch.setattr(train, "unroll", real_unroll)
+    assert torch.load(split / "last.pt", weights_only=True)["step"] == 4
+    assert len(_log(split)) == 5
+    assert train.main(common + ["--out", str(split), "--resume"]) == 0
+    a, b = _log(straight), _log(split)
+    assert [int(r["step"]) for r in b] == list(range(1, 9))
+    np.testing.assert_allclose([float(r["loss"]) for r in b], [float(r["loss"]) for r in a], rtol=1e-4)
+    # a checkpoint of another model shape is refused
+    assert train.main(common + ["--out", str(split), "--resume", "--set", "model_widths=[8, 8]"]) == 2
+
+
+# ---- clips from an encoded video -----------------------------------------------------------
+
+def test_clip_from_encoded_video(tmp_path: Path) -> None:
+    decoders = pytest.importorskip("redecode.decoders")
+    if not hasattr(decoders, "open_video"):
+        pytest.skip("decoder not available")
+    import av
+
+    from redecode.pipeline.samples import camera_frames, encode_frames
+
+    # the pristine planes are the encoder's own input: the same RGB -> yuv420p conversion
+    rgb_frames = list(camera_frames(64, 64, 10, seed=1))
+    pristine = []
+    for rgb in rgb_frames:
+        planes = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        pristine.append((planes[:64].copy(), planes[64:80].reshape(32, 32).copy(),
+                         planes[80:].reshape(32, 32).copy()))
+    video = encode_frames(tmp_path / "clip.mp4", rgb_frames, options={"qp": "37", "bf": "2", "g": "12"})
+    clip = train.clip_from_video(pristine, video)
+    assert clip.length == 10 and set(clip.type_letters) == {"I", "P", "B"}
+    assert clip.l1_mask[clip.types == 2].any() and not clip.l0_mask[clip.types == 0].any()
+    assert 25 < train.psnr(clip.dec_y, clip.src_y, 255.0) < 50  # decoded really is the encoded source
+    save_clip(tmp_path / "clip.npz", clip)
+    out = tmp_path / "run"
+    assert train.main([str(SMOKE), "--train", str(tmp_path / "clip.npz"), "--out", str(out),
+                       "--set", "steps=2"]) == 0
