@@ -1,0 +1,578 @@
+"""Helpers of ``tools/make_dataset.py``: source catalogue, camera trajectories, encode + decode.
+
+Kept apart from the command so that the later quality benchmark can render the same scenes.
+Nothing here is imported by the ``redecode`` package.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from redecode.decoders import open_video
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".mkv", ".mov", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts",
+              ".m4v", ".y4m", ".wmv", ".flv", ".3gp"}
+TYPE_CODES = {"I": 0, "P": 1, "B": 2}
+
+
+# ----------------------------------------------------------------------------------------------
+# Source catalogue
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Photo:
+    """A photograph of a built-in collection, with its licence (see docs/data.md)."""
+
+    collection: str
+    file: str
+    licence: str
+    author: str
+    gray: bool = False
+    val: bool = False
+
+
+# scikit-image's bundled sample images, only those whose docstring in skimage/data/_fetchers.py
+# states CC0 or public domain. Left out: motorcycle_left/right (Middlebury 2014, no licence
+# stated), moon/page/color/logo (no licence stated), coins/ihc ("no known copyright
+# restrictions" only), cell/text/phantom/horse/chessboard (not natural photographs).
+SKIMAGE_PHOTOS = (
+    Photo("skimage", "astronaut.png", "public domain", "NASA (Eileen Collins portrait)"),
+    Photo("skimage", "coffee.png", "CC0", "Rachel Michetti (courtesy Pikolo Espresso Bar)"),
+    Photo("skimage", "chelsea.png", "CC0", "Stefan van der Walt", val=True),
+    Photo("skimage", "rocket.jpg", "public domain", "SpaceX (DSCOVR launch on Falcon 9)", val=True),
+    Photo("skimage", "hubble_deep_field.jpg", "public domain", "NASA / HubbleSite (XDF 2012)"),
+    Photo("skimage", "retina.jpg", "CC0", "Mikael Haggstrom (Wikimedia Commons)"),
+    Photo("skimage", "camera.png", "CC0", "Lav Varshney", gray=True),
+    Photo("skimage", "grass.png", "CC0", "linolafett (DeviantArt)", gray=True),
+    Photo("skimage", "gravel.png", "CC0", "CC0Textures (Gravel04)", gray=True),
+    Photo("skimage", "brick.png", "CC0", "CC0Textures (Bricks25)", gray=True),
+    Photo("skimage", "clock_motion.png", "public domain", "Stefan van der Walt", gray=True),
+)
+
+# Debian package mate-backgrounds 1.26.0-1 (bookworm), nature/ folder: photographs, each GPL-2+
+# per /usr/share/doc/mate-backgrounds/copyright. Install: apt-get install mate-backgrounds.
+MATE_PHOTOS = (
+    Photo("mate", "Aqua.jpg", "GPL-2+", "Charles Barbin"),
+    Photo("mate", "Blinds.jpg", "GPL-2+", "Lennart Poettering, Andrea Cimitan"),
+    Photo("mate", "Dune.jpg", "GPL-2+", "Marco Cogoni, Hylke Bons"),
+    Photo("mate", "FreshFlower.jpg", "GPL-2+", "Jens Ansorg"),
+    Photo("mate", "Garden.jpg", "GPL-2+", "Charles Barbin"),
+    Photo("mate", "GreenMeadow.jpg", "GPL-2+", "Timothy Schellhase, Lapo Calamandrei"),
+    Photo("mate", "LadyBird.jpg", "GPL-2+", "Charles Barbin", val=True),
+    Photo("mate", "RainDrops.jpg", "GPL-2+", "blackcombwhistler07"),
+    Photo("mate", "Storm.jpg", "GPL-2+", "Sergey Nazarov"),
+    Photo("mate", "TwoWings.jpg", "GPL-2+", "Charles Barbin, Hylke Bons"),
+    Photo("mate", "Wood.jpg", "GPL-2+", "Jean-Francois Fortin Tam"),
+    Photo("mate", "YellowFlower.jpg", "GPL-2+", "Charles Barbin"),
+)
+
+DEFAULT_MATE_DIR = "/usr/share/backgrounds/mate/nature"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One scene source: a still image (made into video by camera motion) or a video file.
+
+    ``key`` names it in metadata and decides nothing; ``split`` is "train" or "val".
+    """
+
+    key: str
+    path: str
+    kind: str  # "image" | "video"
+    split: str
+    licence: str = "user-supplied"
+    author: str = ""
+    weight: float = 1.0
+    duration: float | None = None  # videos: seconds, when known
+    rate: float | None = None  # videos: frames per second, when known
+
+
+def skimage_data_dir() -> Path | None:
+    """The folder of scikit-image's bundled images, without importing scikit-image."""
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(list(spec.submodule_search_locations)[0]) / "data"
+    return path if path.is_dir() else None
+
+
+def builtin_sources(mate_dir: str | os.PathLike | None = DEFAULT_MATE_DIR) -> tuple[
+        list[Source], list[str]]:
+    """The built-in photographs that are present on this machine, and notes on missing ones."""
+    out: list[Source] = []
+    notes: list[str] = []
+    roots = {"skimage": skimage_data_dir(), "mate": Path(mate_dir) if mate_dir else None}
+    for photo in SKIMAGE_PHOTOS + MATE_PHOTOS:
+        root = roots[photo.collection]
+        path = root / photo.file if root is not None else None
+        if path is None or not path.is_file():
+            notes.append(f"{photo.collection}/{photo.file}")
+            continue
+        out.append(Source(
+            key=f"{photo.collection}/{photo.file}", path=str(path), kind="image",
+            split="val" if photo.val else "train", licence=photo.licence, author=photo.author,
+            weight=0.5 if photo.gray else 1.0,
+        ))
+    return out, notes
+
+
+def _probe_video(path: Path) -> tuple[float | None, float | None]:
+    """(duration in seconds, frame rate) of a video, None where unknown or unreadable."""
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return None, None
+            st = c.streams.video[0]
+            rate = float(st.average_rate or st.guessed_rate or 0) or None
+            dur = None
+            if st.duration is not None and st.time_base is not None:
+                dur = float(st.duration * st.time_base)
+            elif c.duration:
+                dur = c.duration / av.time_base
+            return dur, rate
+    except (av.error.FFmpegError, OSError, ValueError):
+        return None, None
+
+
+def user_sources(dirs: list[str], val_fraction: float) -> list[Source]:
+    """Images and videos found (recursively) under the given folders, split by file.
+
+    The split depends only on each file's path relative to its folder (SHA-1 order), not on
+    the seed, so the same folder always gives the same validation files.
+    """
+    found: list[tuple[str, Path, str]] = []
+    for d in dirs:
+        root = Path(d)
+        if not root.is_dir():
+            raise FileNotFoundError(f"--source {d}: no such folder")
+        for path in sorted(root.rglob("*")):
+            ext = path.suffix.lower()
+            if not path.is_file() or ext not in IMAGE_EXTS | VIDEO_EXTS:
+                continue
+            rel = path.relative_to(root).as_posix()
+            found.append((f"{root.name}/{rel}", path, "image" if ext in IMAGE_EXTS else "video"))
+    order = sorted(found, key=lambda f: hashlib.sha1(f[0].encode()).hexdigest())
+    n_val = 0 if len(order) < 2 else max(1, round(val_fraction * len(order)))
+    val_keys = {f[0] for f in order[:n_val]}
+    out = []
+    for key, path, kind in found:
+        dur = rate = None
+        if kind == "video":
+            dur, rate = _probe_video(path)
+        out.append(Source(key=f"user:{key}", path=str(path), kind=kind,
+                          split="val" if key in val_keys else "train", duration=dur, rate=rate))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading
+# ----------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=24)
+def load_image(path: str) -> np.ndarray:
+    """An image file as RGB uint8 (H, W, 3); grey images get three equal channels."""
+    data = np.fromfile(path, np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ValueError(f"{path}: not an image OpenCV can read")
+    if img.dtype != np.uint8:
+        img = (img.astype(np.float64) * (255.0 / np.iinfo(img.dtype).max) + 0.5).astype(np.uint8)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=2)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2RGB)
+    else:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    img.setflags(write=False)
+    return img
+
+
+def read_video_clip(path: str, start: float, count: int) -> list[np.ndarray]:
+    """``count`` consecutive RGB frames from ``start`` seconds on (seeking to the key frame
+    before it, then decoding forward); fewer when the video ends first."""
+    frames: list[np.ndarray] = []
+    with av.open(path) as c:
+        st = c.streams.video[0]
+        st.thread_type = "SLICE"
+        tb = float(st.time_base) if st.time_base else 1 / 90000
+        if start > 0:
+            c.seek(int(start / tb), stream=st, backward=True, any_frame=False)
+        for f in c.decode(st):
+            if f.pts is not None and f.pts * tb < start - 1e-6:
+                continue
+            frames.append(f.to_ndarray(format="rgb24"))
+            if len(frames) == count:
+                break
+    return frames
+
+
+# ----------------------------------------------------------------------------------------------
+# Camera motion over a still image
+# ----------------------------------------------------------------------------------------------
+def _smooth_noise(rng: np.random.Generator, t: np.ndarray, amp: float) -> np.ndarray:
+    """A smooth random wobble (sum of three sines), amplitude about ``amp``."""
+    out = np.zeros_like(t)
+    for _ in range(3):
+        out += rng.uniform(0.3, 1.0) * np.sin(rng.uniform(0.1, 0.6) * t + rng.uniform(0, 6.3))
+    return out * (amp / 1.8)
+
+
+def _view_corners(cx, cy, zoom, angle, w, h):
+    """Corners of the frame in working-image coordinates, (T, 4, 2)."""
+    fc = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) - (w / 2, h / 2)
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    x = (c * fc[None, :, 0] - s * fc[None, :, 1]) / zoom[:, None] + cx[:, None]
+    y = (s * fc[None, :, 0] + c * fc[None, :, 1]) / zoom[:, None] + cy[:, None]
+    return np.stack([x, y], -1)
+
+
+def _blob_alpha(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A soft-edged shape (ellipse, rounded box or smooth blob) filling a size x size square."""
+    yy, xx = np.mgrid[:size, :size].astype(np.float32) + 0.5
+    c = size / 2
+    dx, dy = (xx - c) / c, (yy - c) / c
+    kind = rng.choice(["ellipse", "box", "blob"], p=[0.35, 0.25, 0.4])
+    # sd: signed distance to the outline in units of the half size, negative inside.
+    if kind == "ellipse":
+        ax, ay = rng.uniform(0.5, 0.95), rng.uniform(0.5, 0.95)
+        sd = (np.hypot(dx / ax, dy / ay) - 1) * min(ax, ay)
+    elif kind == "box":
+        ax, ay = rng.uniform(0.45, 0.9), rng.uniform(0.45, 0.9)
+        r = rng.uniform(0.0, 0.4) * min(ax, ay)
+        qx, qy = np.abs(dx) - ax + r, np.abs(dy) - ay + r
+        sd = (np.hypot(np.maximum(qx, 0), np.maximum(qy, 0))
+              + np.minimum(np.maximum(qx, qy), 0) - r)
+    else:
+        theta = np.arctan2(dy, dx)
+        rad = np.full_like(theta, rng.uniform(0.55, 0.7))
+        for k in range(2, 6):
+            rad += rng.uniform(0, 0.12) * np.sin(k * theta + rng.uniform(0, 6.3))
+        rad = np.clip(rad, 0.3, 0.95)
+        sd = (np.hypot(dx, dy) / rad - 1) * rad
+    return np.clip(-sd * c / 1.5 + 0.5, 0, 1).astype(np.float32)
+
+
+def _detail_map(img: np.ndarray) -> np.ndarray:
+    """Integral image of the absolute Laplacian of the luma (for :func:`_box_mean`)."""
+    grey = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
+    return cv2.integral(lap, sdepth=cv2.CV_64F)
+
+
+def _box_mean(integral: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> float:
+    """Mean detail over the bounding box of the points (xs, ys)."""
+    h, w = integral.shape[0] - 1, integral.shape[1] - 1
+    x0, x1 = int(np.clip(np.min(xs), 0, w - 1)), int(np.clip(np.max(xs), 1, w))
+    y0, y1 = int(np.clip(np.min(ys), 0, h - 1)), int(np.clip(np.max(ys), 1, h))
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    total = integral[y1, x1] - integral[y0, x1] - integral[y1, x0] + integral[y0, x0]
+    return float(total) / ((x1 - x0) * (y1 - y0))
+
+
+def camera_clip(image: np.ndarray, width: int, height: int, count: int,
+                seed: int) -> tuple[list[np.ndarray], dict]:
+    """Frames of a camera moving over a still photograph, with independently moving regions.
+
+    The photograph is first scaled (area filter) so that one frame pixel covers ``scale``
+    source pixels (a random crop scale), then a smooth camera path samples it: a pan of a
+    random speed class (still, slow, medium, fast: up to about 14 px/frame) with some
+    acceleration, often a zoom and a small rotation, sometimes handheld shake. Zero to three
+    sprites cut from elsewhere in the picture (soft-edged ellipses, boxes, blobs) move, turn and
+    scale on their own. Sometimes a slow fade or light sensor noise is added.
+
+    Args:
+        image: RGB uint8 (H, W, 3).
+        width, height: frame size.
+        count: number of frames.
+        seed: the trajectory; same seed, same frames.
+
+    Returns:
+        RGB uint8 (height, width, 3) frames, and a dict describing the motion (for metadata).
+    """
+    rng = np.random.default_rng(seed)
+    ih, iw = image.shape[:2]
+    margin = 1.3
+    kmax = min(iw / (width * margin), ih / (height * margin))
+    kmin = min(0.8, kmax)
+    scale = float(math.exp(rng.uniform(math.log(kmin), math.log(kmax)))) if kmax > kmin else kmax
+    ww, wh = max(width + 2, round(iw / scale)), max(height + 2, round(ih / scale))
+    interp = cv2.INTER_AREA if scale > 1 else cv2.INTER_CUBIC
+    work = cv2.resize(image, (ww, wh), interpolation=interp)
+
+    t = np.arange(count, dtype=np.float64)
+    speed = float(rng.choice([rng.uniform(0, 0.3), rng.uniform(0.3, 2), rng.uniform(2, 6),
+                              rng.uniform(6, 14)], p=[0.1, 0.35, 0.35, 0.2]))
+    heading = rng.uniform(0, 2 * math.pi)
+    accel = rng.normal(0, 0.03, 2) * (speed + 0.5)
+    zoom_rate = rng.choice([0.0, 1.0], p=[0.6, 0.4]) * rng.choice([-1, 1]) * rng.uniform(0.002, 0.015)
+    rot_rate = rng.choice([0.0, 1.0], p=[0.65, 0.35]) * rng.normal(0, 0.25)  # degrees per frame
+    shake = float(rng.choice([0.0, 1.0], p=[0.6, 0.4]) * rng.uniform(0.3, 2.0))
+    zoom0 = rng.uniform(1.0, 1.1)
+    angle0 = rng.normal(0, 2.0)
+    noise_x, noise_y = _smooth_noise(rng, t, shake), _smooth_noise(rng, t, shake)
+    noise_a = _smooth_noise(rng, t, 0.2 * shake)
+
+    fit = 1.0
+    for _ in range(30):  # shrink the motion until the whole path stays inside the picture
+        zoom = zoom0 * np.exp(fit * zoom_rate * t)
+        angle = np.radians(angle0 + fit * (rot_rate * t + noise_a))
+        # The camera moves ``speed`` frame pixels per frame: divide by zoom for working pixels.
+        dx = fit * (speed * math.cos(heading) * t + 0.5 * accel[0] * t * t) / zoom + noise_x * fit
+        dy = fit * (speed * math.sin(heading) * t + 0.5 * accel[1] * t * t) / zoom + noise_y * fit
+        corners = _view_corners(dx, dy, zoom, angle, width, height)
+        lo, hi = corners.reshape(-1, 2).min(0), corners.reshape(-1, 2).max(0)
+        if hi[0] - lo[0] <= ww - 2 and hi[1] - lo[1] <= wh - 2:
+            break
+        fit *= 0.8
+    # Where the path starts: the most detailed of three random places, 70% of the time
+    # (photographs with shallow depth of field are otherwise often a blurred wall).
+    detail = _detail_map(work)
+    f0 = corners[0]
+    cands = []
+    for _ in range(3):
+        ox = rng.uniform(-lo[0] + 1, ww - 1 - hi[0]) if ww - 1 - hi[0] > -lo[0] + 1 else ww / 2
+        oy = rng.uniform(-lo[1] + 1, wh - 1 - hi[1]) if wh - 1 - hi[1] > -lo[1] + 1 else wh / 2
+        cands.append((ox, oy))
+    if rng.random() < 0.7:
+        ox, oy = max(cands, key=lambda o: _box_mean(detail, f0[:, 0] + o[0], f0[:, 1] + o[1]))
+    else:
+        ox, oy = cands[0]
+    cx, cy = dx + ox, dy + oy
+
+    # Independently moving regions.
+    sprites = []
+    n_obj = int(rng.choice([0, 1, 2, 3], p=[0.25, 0.35, 0.25, 0.15]))
+    for _ in range(n_obj):
+        size = int(rng.uniform(0.15, 0.5) * min(width, height)) | 1
+        size = max(size, 9)
+        alpha = _blob_alpha(rng, size)
+        places = [(int(rng.integers(0, max(1, ww - size))), int(rng.integers(0, max(1, wh - size))))
+                  for _ in range(3)]
+        sx, sy = max(places, key=lambda q: _box_mean(detail, np.array([q[0], q[0] + size]),
+                                                     np.array([q[1], q[1] + size])))
+        patch = work[sy:sy + size, sx:sx + size]
+        if patch.shape[:2] != (size, size):
+            patch = cv2.resize(patch, (size, size))
+        sprite = np.dstack([patch.astype(np.float32), alpha * 255.0])
+        direction = rng.uniform(0, 2 * math.pi)
+        v = rng.uniform(0.3, 8.0) * np.array([math.cos(direction), math.sin(direction)])
+        p0 = np.array([rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height])
+        p0 -= v * count * rng.uniform(0.0, 0.5)  # some enter from outside
+        sprites.append({
+            "sprite": sprite, "p0": p0, "v": v, "a": rng.normal(0, 0.04, 2),
+            "rot": rng.normal(0, 1.0), "phi0": rng.uniform(0, 360),
+            "grow": rng.normal(0, 0.006), "s0": rng.uniform(0.8, 1.25),
+        })
+
+    fade = float(rng.choice([0.0, 1.0], p=[0.9, 0.1]) * rng.choice([-1, 1]) * rng.uniform(0.002, 0.01))
+    sigma = float(rng.choice([0.0, 1.0], p=[0.85, 0.15]) * rng.uniform(0.5, 1.5))
+    noise_rng = np.random.default_rng(rng.integers(1 << 62))
+
+    frames = []
+    fc = np.array([width / 2, height / 2])
+    for i in range(count):
+        # Inverse map: frame pixel p -> working pixel c + R(angle) (p - fc) / zoom.
+        ca, sa = math.cos(angle[i]) / zoom[i], math.sin(angle[i]) / zoom[i]
+        a = np.array([[ca, -sa], [sa, ca]])
+        m = np.hstack([a, (np.array([cx[i], cy[i]]) - a @ fc)[:, None]])
+        frame = cv2.warpAffine(work, m, (width, height), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REFLECT101).astype(np.float32)
+        for sp in sprites:
+            pos = sp["p0"] + sp["v"] * i + 0.5 * sp["a"] * i * i
+            phi = math.radians(sp["phi0"] + sp["rot"] * i)
+            s = sp["s0"] * math.exp(sp["grow"] * i)
+            size = sp["sprite"].shape[0]
+            c2, s2 = math.cos(phi) / s, math.sin(phi) / s
+            a2 = np.array([[c2, s2], [-s2, c2]])  # frame offset -> sprite offset
+            m2 = np.hstack([a2, (np.array([size / 2, size / 2]) - a2 @ pos)[:, None]])
+            layer = cv2.warpAffine(sp["sprite"], m2, (width, height),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
+            al = layer[..., 3:4] / 255.0
+            frame = frame * (1 - al) + layer[..., :3] * al
+        if fade:
+            frame *= 1 + fade * i
+        if sigma:
+            frame += noise_rng.normal(0, sigma, frame.shape).astype(np.float32)
+        frames.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))
+    info = {
+        "scale": round(scale, 4), "speed": round(speed * fit, 3),
+        "zoom_rate": round(float(zoom_rate) * fit, 5) + 0.0,
+        "rot_rate": round(float(rot_rate) * fit, 4) + 0.0,
+        "shake": round(shake * fit, 3), "objects": n_obj, "fade": round(fade, 5), "noise": round(sigma, 3),
+        # First frame's centre and zoom in the original picture's pixels (the "crop").
+        "centre": [round(float(cx[0]) * scale, 1), round(float(cy[0]) * scale, 1)],
+        "view": [round(width * scale / float(zoom[0]), 1), round(height * scale / float(zoom[0]), 1)],
+    }
+    return frames, info
+
+
+def video_clip(path: str, width: int, height: int, count: int, start: float,
+               seed: int) -> tuple[list[np.ndarray], dict]:
+    """``count`` frames of a video from ``start`` seconds, scaled by a random factor (area
+    filter; up only when the video is smaller than the frame) and cropped at a random place."""
+    rng = np.random.default_rng(seed)
+    raw = read_video_clip(path, start, count)
+    if len(raw) < count:
+        raise ValueError(f"{path}: only {len(raw)} frames from {start:.2f} s, need {count}")
+    vh, vw = raw[0].shape[:2]
+    kmax = min(vw / width, vh / height)
+    scale = float(math.exp(rng.uniform(0, math.log(kmax)))) if kmax > 1 else kmax
+    sw, sh = max(width, round(vw / scale)), max(height, round(vh / scale))
+    x0 = int(rng.integers(0, sw - width + 1))
+    y0 = int(rng.integers(0, sh - height + 1))
+    interp = cv2.INTER_AREA if scale > 1 else cv2.INTER_CUBIC
+    frames = [np.ascontiguousarray(
+        cv2.resize(f, (sw, sh), interpolation=interp)[y0:y0 + height, x0:x0 + width])
+        for f in raw]
+    return frames, {"scale": round(scale, 4), "start_s": round(start, 3), "crop": [x0, y0]}
+
+
+# ----------------------------------------------------------------------------------------------
+# Encode + decode
+# ----------------------------------------------------------------------------------------------
+def pin_malloc() -> bool:
+    """Make freshly allocated heap memory hold fixed bytes (glibc only). Returns success.
+
+    libx264 in CRF mode with mb-tree reads some memory it never wrote (seen with PyAV 18 /
+    FFmpeg 8.1 wheels, threads=1): the same clip encodes differently depending on what the
+    process allocated and freed before (about 1-2% of the bits). glibc's M_PERTURB fills every
+    malloc'd block with a fixed byte, and a fixed M_MMAP_THRESHOLD (32 MiB, instead of glibc's
+    sliding one) decides alone which blocks come from fresh zeroed pages, so the encode depends
+    on its input alone. Forked workers inherit the setting.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_mmap_threshold, m_perturb = -3, -6
+    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_perturb, 0xA5))
+
+
+def _plane(p: av.video.plane.VideoPlane) -> np.ndarray:
+    rows = np.frombuffer(p, np.uint8, count=p.line_size * p.height).reshape(p.height, p.line_size)
+    return np.ascontiguousarray(rows[:, : p.width])
+
+
+def to_yuv420(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """RGB frames -> (Y (T,H,W), U, V (T,H/2,W/2)) uint8 as PyAV's swscale converts them
+    (the same conversion the encoder input goes through)."""
+    ys, us, vs = [], [], []
+    for rgb in frames:
+        f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        ys.append(_plane(f.planes[0]))
+        us.append(_plane(f.planes[1]))
+        vs.append(_plane(f.planes[2]))
+    return np.stack(ys), np.stack(us), np.stack(vs)
+
+
+def encode_yuv420(path: str, packed: list[np.ndarray], width: int, height: int,
+                  options: dict[str, str], rate: int = 25) -> None:
+    """Encode packed yuv420p frames ((H*3/2, W) arrays) with libx264 into an MP4 file.
+
+    (``samples.encode_frames`` takes the stream height from the array, which is H*3/2 here.)
+    """
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv420p"
+        stream.options = dict(options)
+        # PyAV passes its own thread count (0 = auto) over the "threads" option; x264 output
+        # then depends on timing. One thread keeps every clip reproducible.
+        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type = "SLICE"
+        for i, arr in enumerate(packed):
+            frame = av.VideoFrame.from_ndarray(arr, format="yuv420p")
+            frame.pts = i
+            frame.time_base = Fraction(1, rate)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    """PSNR in dB of two uint8 arrays (capped at 100 for identical ones)."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return 100.0 if mse == 0 else min(100.0, 10 * math.log10(255.0 ** 2 / mse))
+
+
+def encode_decode(src: tuple[np.ndarray, np.ndarray, np.ndarray], options: dict[str, str],
+                  tmpdir: str | None = None) -> dict[str, np.ndarray | list | float]:
+    """Encode yuv420p planes with libx264, decode with bitstream metadata.
+
+    Args:
+        src: Y (T,H,W), U, V (T,H/2,W/2) uint8; H and W multiples of 16.
+        options: libx264 options (PyAV names), e.g. ``{"qp": "37", "bf": "3"}``.
+
+    Returns:
+        The dataset arrays ``dec_y/u/v, qp, types, decode_order, l0, l1, l0_mask, l1_mask``
+        plus ``size_bits`` (list per frame) and ``psnr_y`` (mean of per-frame PSNR-Y).
+    """
+    y, u, v = src
+    t, h, w = y.shape
+    packed = [np.concatenate([y[i].ravel(), u[i].ravel(), v[i].ravel()]).reshape(h * 3 // 2, w)
+              for i in range(t)]
+    with tempfile.TemporaryDirectory(dir=tmpdir, prefix="redecode-ds-") as d:
+        path = os.path.join(d, "clip.mp4")
+        encode_yuv420(path, packed, w, h, options)
+        dec = {k: [] for k in ("y", "u", "v", "qp", "types", "order", "l0", "l1", "m0", "m1",
+                               "bits")}
+        with open_video(path, metadata=True, prefetch=False) as video:
+            for f in video:
+                dy, du, dv = f.planes
+                dec["y"].append(dy)
+                dec["u"].append(du)
+                dec["v"].append(dv)
+                qp = f.qp if f.qp is not None else np.zeros((h // 16, w // 16), np.int16)
+                dec["qp"].append(qp.astype(np.int16))
+                dec["types"].append(TYPE_CODES[f.pict_type])
+                dec["order"].append(-1 if f.decode_index is None else f.decode_index)
+                dec["bits"].append(int(f.size_bits or 0))
+                if f.motion is not None:
+                    m = f.motion
+                    dec["l0"].append(np.where(m.l0_mask, m.l0, 0).astype(np.float32))
+                    dec["l1"].append(np.where(m.l1_mask, m.l1, 0).astype(np.float32))
+                    dec["m0"].append(m.l0_mask.astype(bool))
+                    dec["m1"].append(m.l1_mask.astype(bool))
+                else:
+                    dec["l0"].append(np.zeros((2, h // 8, w // 8), np.float32))
+                    dec["l1"].append(np.zeros((2, h // 8, w // 8), np.float32))
+                    dec["m0"].append(np.zeros((h // 8, w // 8), bool))
+                    dec["m1"].append(np.zeros((h // 8, w // 8), bool))
+    if len(dec["y"]) != t:
+        raise RuntimeError(f"decoded {len(dec['y'])} frames of {t}")
+    out = {
+        "dec_y": np.stack(dec["y"]), "dec_u": np.stack(dec["u"]), "dec_v": np.stack(dec["v"]),
+        "qp": np.stack(dec["qp"]), "types": np.array(dec["types"], np.uint8),
+        "decode_order": np.array(dec["order"], np.int32),
+        "l0": np.stack(dec["l0"]), "l1": np.stack(dec["l1"]),
+        "l0_mask": np.stack(dec["m0"]), "l1_mask": np.stack(dec["m1"]),
+    }
+    out["size_bits"] = dec["bits"]
+    out["psnr_y"] = float(np.mean([psnr(y[i], out["dec_y"][i]) for i in range(t)]))
+    return out
+
+
+def spec_hash(spec: dict) -> str:
+    """A short hash of a clip's full recipe (for --resume)."""
+    return hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def source_record(src: Source) -> dict:
+    d = asdict(src)
+    d.pop("path")
+    return d
