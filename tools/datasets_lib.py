@@ -148,13 +148,19 @@ def _probe_video(path: Path) -> tuple[float | None, float | None]:
         return None, None
 
 
-def user_sources(dirs: list[str], val_fraction: float) -> list[Source]:
+def user_sources(dirs: list[str], val_fraction: float, frames: int) -> tuple[
+        list[Source], list[str]]:
     """Images and videos found (recursively) under the given folders, split by file.
 
     The split depends only on each file's path relative to its folder (SHA-1 order), not on
-    the seed, so the same folder always gives the same validation files.
+    the seed, so the same folder always gives the same validation files. Files that cannot be
+    used (unreadable, or videos shorter than ``frames``) are left out before the split.
+
+    Returns:
+        The sources, and one message per file left out.
     """
-    found: list[tuple[str, Path, str]] = []
+    found: list[tuple[str, Path, str, float | None, float | None]] = []
+    skipped: list[str] = []
     for d in dirs:
         root = Path(d)
         if not root.is_dir():
@@ -163,19 +169,28 @@ def user_sources(dirs: list[str], val_fraction: float) -> list[Source]:
             ext = path.suffix.lower()
             if not path.is_file() or ext not in IMAGE_EXTS | VIDEO_EXTS:
                 continue
-            rel = path.relative_to(root).as_posix()
-            found.append((f"{root.name}/{rel}", path, "image" if ext in IMAGE_EXTS else "video"))
+            key = f"{root.name}/{path.relative_to(root).as_posix()}"
+            dur = rate = None
+            if ext in IMAGE_EXTS:
+                if not cv2.haveImageReader(str(path)):
+                    skipped.append(f"{path}: not an image OpenCV can read, skipped")
+                    continue
+            else:
+                dur, rate = _probe_video(path)
+                if rate is None:
+                    skipped.append(f"{path}: no readable video stream, skipped")
+                    continue
+                if dur is not None and dur * rate < frames + 1:
+                    skipped.append(f"{path}: shorter than {frames} frames, skipped")
+                    continue
+            found.append((key, path, "image" if ext in IMAGE_EXTS else "video", dur, rate))
     order = sorted(found, key=lambda f: hashlib.sha1(f[0].encode()).hexdigest())
     n_val = 0 if len(order) < 2 else max(1, round(val_fraction * len(order)))
     val_keys = {f[0] for f in order[:n_val]}
-    out = []
-    for key, path, kind in found:
-        dur = rate = None
-        if kind == "video":
-            dur, rate = _probe_video(path)
-        out.append(Source(key=f"user:{key}", path=str(path), kind=kind,
-                          split="val" if key in val_keys else "train", duration=dur, rate=rate))
-    return out
+    out = [Source(key=f"user:{key}", path=str(path), kind=kind,
+                  split="val" if key in val_keys else "train", duration=dur, rate=rate)
+           for key, path, kind, dur, rate in found]
+    return out, skipped
 
 
 # ----------------------------------------------------------------------------------------------
@@ -413,7 +428,7 @@ def camera_clip(image: np.ndarray, width: int, height: int, count: int,
         "scale": round(scale, 4), "speed": round(speed * fit, 3),
         "zoom_rate": round(float(zoom_rate) * fit, 5) + 0.0,
         "rot_rate": round(float(rot_rate) * fit, 4) + 0.0,
-        "shake": round(shake * fit, 3), "objects": n_obj, "fade": round(fade, 5), "noise": round(sigma, 3),
+        "shake": round(shake * fit, 3), "objects": n_obj, "fade": round(fade, 5) + 0.0, "noise": round(sigma, 3),
         # First frame's centre and zoom in the original picture's pixels (the "crop").
         "centre": [round(float(cx[0]) * scale, 1), round(float(cy[0]) * scale, 1)],
         "view": [round(width * scale / float(zoom[0]), 1), round(height * scale / float(zoom[0]), 1)],
@@ -423,15 +438,19 @@ def camera_clip(image: np.ndarray, width: int, height: int, count: int,
 
 def video_clip(path: str, width: int, height: int, count: int, start: float,
                seed: int) -> tuple[list[np.ndarray], dict]:
-    """``count`` frames of a video from ``start`` seconds, scaled by a random factor (area
-    filter; up only when the video is smaller than the frame) and cropped at a random place."""
+    """``count`` frames of a video from ``start`` seconds, scaled down by a random factor
+    (area filter; from 1.5x where possible, up only when the video is smaller than the frame)
+    and cropped at a random place."""
     rng = np.random.default_rng(seed)
     raw = read_video_clip(path, start, count)
     if len(raw) < count:
         raise ValueError(f"{path}: only {len(raw)} frames from {start:.2f} s, need {count}")
     vh, vw = raw[0].shape[:2]
+    # Downscale by 1.5x or more where the video is big enough: that hides most of the
+    # source's own compression artifacts.
     kmax = min(vw / width, vh / height)
-    scale = float(math.exp(rng.uniform(0, math.log(kmax)))) if kmax > 1 else kmax
+    kmin = min(1.5, kmax)
+    scale = float(math.exp(rng.uniform(math.log(kmin), math.log(kmax)))) if kmax > kmin else kmax
     sw, sh = max(width, round(vw / scale)), max(height, round(vh / scale))
     x0 = int(rng.integers(0, sw - width + 1))
     y0 = int(rng.integers(0, sh - height + 1))
@@ -445,7 +464,7 @@ def video_clip(path: str, width: int, height: int, count: int, start: float,
 # ----------------------------------------------------------------------------------------------
 # Encode + decode
 # ----------------------------------------------------------------------------------------------
-def pin_malloc() -> bool:
+def pin_malloc(on: bool = True) -> bool:
     """Make freshly allocated heap memory hold fixed bytes (glibc only). Returns success.
 
     libx264 in CRF mode with mb-tree reads some memory it never wrote (seen with PyAV 18 /
@@ -453,7 +472,7 @@ def pin_malloc() -> bool:
     process allocated and freed before (about 1-2% of the bits). glibc's M_PERTURB fills every
     malloc'd block with a fixed byte, and a fixed M_MMAP_THRESHOLD (32 MiB, instead of glibc's
     sliding one) decides alone which blocks come from fresh zeroed pages, so the encode depends
-    on its input alone. Forked workers inherit the setting.
+    on its input alone. Forked workers inherit the setting. ``on=False`` stops the filling.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
@@ -461,6 +480,8 @@ def pin_malloc() -> bool:
     except (OSError, AttributeError):
         return False
     m_mmap_threshold, m_perturb = -3, -6
+    if not on:
+        return bool(mallopt(m_perturb, 0))
     return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_perturb, 0xA5))
 
 

@@ -108,8 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clips-train", type=int, default=300, help="training clips (default 300)")
     p.add_argument("--clips-val", type=int, default=30, help="validation clips (default 30)")
     p.add_argument("--frames", type=int, default=24, help="frames per clip (default 24)")
-    p.add_argument("--size", default="256x160:384x224",
-                   help="WxH or smallest:largest WxH:WxH, multiples of 16 (default 256x160:384x224)")
+    p.add_argument("--size", default="256x192:384x256",
+                   help="WxH or smallest:largest WxH:WxH, multiples of 16 (default 256x192:384x256)")
     p.add_argument("--qp-range", default="17:45",
                    help="QP / CRF range; 27-42 is drawn 3x as often (default 17:45)")
     p.add_argument("--seed", type=int, default=0, help="same seed, same arrays (default 0)")
@@ -379,22 +379,23 @@ def collect_sources(args) -> tuple[list[lib.Source], list[str]]:
     if not args.no_builtin:
         sources, notes = lib.builtin_sources(args.mate_dir)
     try:
-        user = lib.user_sources(args.source, args.val_fraction)
+        user, skipped = lib.user_sources(args.source, args.val_fraction, args.frames)
     except FileNotFoundError as e:
         raise UsageError(str(e)) from None
-    short = [s for s in user if s.kind == "video" and s.duration and s.rate
-             and s.duration * s.rate < args.frames + 1]
-    for s in short:
-        print(f"make_dataset: {s.key}: shorter than {args.frames} frames, skipped",
-              file=sys.stderr)
-    unreadable = [s for s in user if s.kind == "video" and s.rate is None]
-    for s in unreadable:
-        print(f"make_dataset: {s.key}: no readable video stream, skipped", file=sys.stderr)
-    sources += [s for s in user if s not in short and s not in unreadable]
+    for msg in skipped:
+        print(f"make_dataset: {msg}", file=sys.stderr)
+    sources += user
     return sources, notes
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return build(argv)
+    finally:
+        lib.pin_malloc(False)  # in-process callers (tests) get plain malloc back
+
+
+def build(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.size_range = parse_size(args.size)
@@ -467,9 +468,11 @@ def main(argv: list[str] | None = None) -> int:
     for e in failed:
         print(f"make_dataset: failed: {e}", file=sys.stderr)
     n_files = sum(s["clips"] for s in built.values())
+    kept = sum(1 for r in records if r.get("kept"))
     mb = sum(s["bytes"] for s in built.values()) / 1e6
-    print(f"make_dataset: wrote {n_files} clips ({mb:.1f} MB) to {out} in {elapsed:.1f} s; "
-          f"dataset total {manifest['total_bytes'] / 1e6:.1f} MB", file=sys.stderr)
+    print(f"make_dataset: {n_files - kept} clips written, {kept} kept ({mb:.1f} MB) in {out} "
+          f"in {elapsed:.1f} s; dataset total {manifest['total_bytes'] / 1e6:.1f} MB",
+          file=sys.stderr)
     return 1 if failed and not n_files else 0
 
 
