@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 
@@ -213,9 +214,83 @@ def _run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- filter ---------------------------------------------------------------------------------
+
+def _add_filter(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "filter",
+        help="streaming filter for pipes: compressed stream in, restored frames out",
+        description="Read a compressed video stream (any container or elementary stream PyAV "
+                    "can probe: MPEG-TS, raw H.264, Matroska, NUT, MPEG-2 PS, ...) and write "
+                    "restored frames as soon as they are ready. Logs go to stderr; only frames "
+                    "go to stdout.",
+        epilog="example: ffmpeg -i cam.ts -c copy -f mpegts - | redecode filter | ffplay -",
+    )
+    p.add_argument("-i", "--input", default="-", help="input file, or - for stdin (default)")
+    p.add_argument("-o", "--output", default="-", help="output file, or - for stdout (default)")
+    p.add_argument("-f", "--format", default="y4m",
+                   help="y4m (default), rawvideo, or an encoded container: nut, mkv, mpegts, "
+                        "h264, ... (encoded with --codec)")
+    p.add_argument("--input-format", metavar="FMT",
+                   help="input container format when probing a pipe is ambiguous (e.g. h264, mpegts)")
+    p.add_argument("--probe-size", type=int, default=65536, metavar="BYTES",
+                   help="bytes read to find the input's streams before the first frame "
+                        "(default 65536; raise it if streams are missed, 0 for FFmpeg's 5 MB)")
+    _add_model_options(p)
+    _add_encode_options(p)
+    p.set_defaults(run=_run_filter)
+
+
+def _run_filter(args: argparse.Namespace) -> int:
+    from .pipeline.filter import (FilterError, is_seekable, run_filter, unbuffered_stdin,
+                                  unbuffered_stdout)
+    from .pipeline.restore import RestoreError, make_engine, partial_path
+    from .pipeline.writer import OutputError
+    from pathlib import Path
+
+    try:
+        engine = make_engine(args.model, args.device, half=not args.fp32)
+    except RestoreError as e:
+        raise UserError(str(e)) from None
+    encode = _encode_options(args)
+    source = unbuffered_stdin() if args.input == "-" else args.input
+    final = tmp = None
+    if args.output == "-":
+        out = unbuffered_stdout()
+    else:
+        final = Path(args.output)
+        if args.input != "-" and Path(args.input).resolve() == final.resolve():
+            raise UserError(f"{final}: output would overwrite its own input")
+        tmp = partial_path(final)
+        out = open(tmp, "wb")
+    try:
+        stats = run_filter(source, out, engine, fmt=args.format, encode=encode,
+                           input_format=args.input_format, seekable=is_seekable(out),
+                           probe_bytes=args.probe_size or None)
+    except (OutputError, FilterError) as e:
+        _discard(out, tmp)
+        raise UserError(str(e)) from None
+    except BaseException:
+        _discard(out, tmp)
+        raise
+    if final is not None:
+        out.close()
+        os.replace(tmp, final)
+    log.info("%d frames in %.1f s (%.1f fps)", stats.frames, stats.seconds,
+             stats.frames / max(stats.seconds, 1e-9))
+    return 0
+
+
+def _discard(out, tmp) -> None:
+    """Close a file output and delete its partial file (stdout is left alone)."""
+    if tmp is not None:
+        out.close()
+        tmp.unlink(missing_ok=True)
+
+
 # -- main -----------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect, _add_restore, _add_demo]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect, _add_restore, _add_filter, _add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:

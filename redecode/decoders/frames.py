@@ -62,6 +62,8 @@ class VideoInfo:
         duration: stream duration in seconds, or None.
         has_motion: this codec exports motion vectors (and metadata was asked for).
         has_qp: this codec exports per-macroblock quantizers (and metadata was asked for).
+        reorder_depth: frames the decoder holds back to put them in display order (0 without
+            B-frames).
     """
 
     width: int
@@ -77,6 +79,7 @@ class VideoInfo:
     duration: float | None
     has_motion: bool
     has_qp: bool
+    reorder_depth: int = 0
 
     @property
     def color_range(self) -> str:

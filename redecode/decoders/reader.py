@@ -47,7 +47,10 @@ class DecodeStats:
 def _source_name(source: Source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
-    return str(getattr(source, "name", "<stream>"))
+    name = getattr(source, "name", None)
+    if isinstance(name, int):  # raw files opened on a descriptor
+        return "<stdin>" if name == 0 else f"<fd {name}>"
+    return str(name) if name else "<stream>"
 
 
 def _check_path(path: Path) -> None:
@@ -95,6 +98,7 @@ class VideoReader:
         format: str | None = None,
         on_packet: Callable[[av.Packet], None] | None = None,
         prefetch: bool = True,
+        probe_bytes: int | None = None,
     ) -> None:
         self.name = _source_name(source)
         self.stats = DecodeStats()
@@ -105,8 +109,11 @@ class VideoReader:
             target: Any = os.fspath(source)
         else:
             target = source
+        options = {}
+        if probe_bytes:  # read less before the first frame (low delay on live pipes)
+            options = {"probesize": str(max(32, probe_bytes)), "analyzeduration": "500000"}
         try:
-            self.container = av.open(target, mode="r", format=format)
+            self.container = av.open(target, mode="r", format=format, options=options)
         except av.error.FFmpegError as e:
             raise DecodeError(f"{self.name}: not a video redecode can read ({_reason(e)})") from None
         except (OSError, ValueError) as e:
@@ -186,6 +193,7 @@ class VideoReader:
             duration=duration,
             has_motion=self._metadata and self.codec in MOTION_CODECS,
             has_qp=self._metadata and self.codec in QP_CODECS,
+            reorder_depth=int(getattr(cc, "reorder_depth", 0) or 0),
         )
 
     # -- decoding -------------------------------------------------------------------------
@@ -391,6 +399,7 @@ def open_video(
     format: str | None = None,
     on_packet: Callable[[av.Packet], None] | None = None,
     prefetch: bool = True,
+    probe_bytes: int | None = None,
 ) -> VideoReader:
     """Open a video for decoding with its bitstream metadata.
 
@@ -404,6 +413,8 @@ def open_video(
             the iterating thread, in file order relative to the frames.
         prefetch: decode in a background thread a few frames ahead, so that decoding overlaps
             the metadata work and whatever the consumer does with each frame.
+        probe_bytes: read at most this much (and 0.5 s of stream) to find the streams before
+            decoding starts, instead of FFmpeg's 5 MB / 5 s; for live pipes.
 
     Returns:
         A context manager with ``.info`` (:class:`VideoInfo`), iterable over :class:`Frame`
@@ -413,4 +424,4 @@ def open_video(
         DecodeError: with a one-line message when the source cannot be read as video.
     """
     return VideoReader(source, metadata=metadata, format=format, on_packet=on_packet,
-                       prefetch=prefetch)
+                       prefetch=prefetch, probe_bytes=probe_bytes)

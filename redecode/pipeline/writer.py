@@ -6,6 +6,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import IO
 
 import av
 import numpy as np
@@ -69,14 +70,15 @@ class VideoWriter:
     """Writes one output file: the restored video plus copies of the input's other streams.
 
     Args:
-        path: output file (its extension picks the container).
+        path: output file (its extension picks the container), or a writable binary file
+            object such as stdout (then ``container_format`` is required).
         info: the input video's info (size, rate, time base, depth, colour tags).
         encode: encoder settings.
         copy_from: the input container whose non-video streams are copied, or None.
         container_format: force a container format instead of guessing from the name.
     """
 
-    def __init__(self, path: str | os.PathLike, info: VideoInfo, encode: EncodeOptions,
+    def __init__(self, path: str | os.PathLike | IO[bytes], info: VideoInfo, encode: EncodeOptions,
                  copy_from: av.container.InputContainer | None = None,
                  container_format: str | None = None, video_stream_index: int | None = None
                  ) -> None:
@@ -89,7 +91,8 @@ class VideoWriter:
         self.pix_fmt = pix_fmt
         self._dtype = np.dtype("<u2") if info.bit_depth > 8 else np.dtype(np.uint8)
         try:
-            self.container = av.open(os.fspath(path), "w", format=container_format)
+            target = path if hasattr(path, "write") else os.fspath(path)
+            self.container = av.open(target, "w", format=container_format)
         except (av.error.FFmpegError, ValueError) as e:
             raise OutputError(f"cannot create {path}: {e}") from None
         self._copies: dict[int, av.stream.Stream] = {}

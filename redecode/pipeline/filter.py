@@ -1,0 +1,241 @@
+"""``redecode filter``: compressed bitstream in, restored frames out, as a pipe stage.
+
+Frames leave as soon as the scheduler has restored them (the delay is the stream's reorder
+depth), each written and flushed at once; memory stays flat however long the stream runs.
+Outputs: YUV4MPEG2 (default), raw planes, or an encoded stream (PyAV, or an ffmpeg process for
+encoders PyAV lacks).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import IO
+
+import av
+import numpy as np
+
+from ..decoders import Frame, VideoInfo, open_video
+from .engine import Engine
+from .scheduler import restore_frames
+from .writer import EncodeOptions, OutputError, VideoWriter
+
+log = logging.getLogger("redecode")
+
+RAW_FORMATS = ("y4m", "rawvideo")
+# --format names -> FFmpeg muxer names, for encoded outputs that can stream to a pipe.
+MUXERS = {"nut": "nut", "mkv": "matroska", "matroska": "matroska", "mpegts": "mpegts",
+          "ts": "mpegts", "h264": "h264", "hevc": "hevc", "h265": "hevc", "ivf": "ivf",
+          "webm": "webm", "flv": "flv", "mp4": "mp4", "mov": "mov"}
+NEEDS_SEEK = frozenset({"mp4", "mov"})
+
+_Y4M_CHROMA = {  # (pix_fmt) -> (C tag, XYSCSS tag)
+    "yuv420p": ("420jpeg", "420JPEG"), "yuv422p": ("422", "422"), "yuv444p": ("444", "444"),
+    "yuv420p10le": ("420p10", "420P10"), "yuv422p10le": ("422p10", "422P10"),
+    "yuv444p10le": ("444p10", "444P10"), "yuv420p12le": ("420p12", "420P12"),
+    "yuv422p12le": ("422p12", "422P12"), "yuv444p12le": ("444p12", "444P12"),
+    "yuv420p16le": ("420p16", "420P16"), "yuv422p16le": ("422p16", "422P16"),
+    "yuv444p16le": ("444p16", "444P16"),
+}
+
+
+class FilterError(Exception):
+    """The stream could not be filtered completely; frames before the problem were delivered."""
+
+
+def y4m_header(info: VideoInfo) -> bytes:
+    """The YUV4MPEG2 stream header for this video (size, rate, chroma format, colour range)."""
+    c, xy = _Y4M_CHROMA[info.pix_fmt]
+    rate = info.frame_rate or Fraction(25)
+    rng = {1: " XCOLORRANGE=LIMITED", 2: " XCOLORRANGE=FULL"}.get(info.color.range, "")
+    return (f"YUV4MPEG2 W{info.width} H{info.height} F{rate.numerator}:{rate.denominator} "
+            f"Ip A1:1 C{c} XYSCSS={xy}{rng}\n").encode()
+
+
+class RawSink:
+    """Writes planes, framed as YUV4MPEG2 or bare (rawvideo), flushing after every frame."""
+
+    def __init__(self, out: IO[bytes], info: VideoInfo, y4m: bool = True) -> None:
+        if y4m and info.pix_fmt not in _Y4M_CHROMA:
+            raise OutputError(f"YUV4MPEG2 cannot carry {info.pix_fmt}")
+        self.out, self.y4m = out, y4m
+        if y4m:
+            self._write(y4m_header(info))
+
+    def _write(self, data) -> None:
+        view = memoryview(data).cast("B")
+        while view:  # raw (unbuffered) files may write less than asked
+            n = self.out.write(view)
+            view = view[n:] if n is not None else view[len(view):]
+
+    def write(self, frame: Frame, planes: tuple[np.ndarray, ...]) -> None:
+        if self.y4m:
+            self._write(b"FRAME\n")
+        for p in planes:
+            self._write(np.ascontiguousarray(p))
+        self.out.flush()
+
+    def copy_packet(self, packet: av.Packet) -> None:
+        pass  # raw frames carry no other streams
+
+    def close(self) -> None:
+        self.out.flush()
+
+    def abort(self) -> None:
+        pass
+
+
+class FfmpegSink(RawSink):
+    """Feeds YUV4MPEG2 to an ffmpeg process that encodes with an encoder PyAV lacks."""
+
+    def __init__(self, out: IO[bytes], info: VideoInfo, encode: EncodeOptions, muxer: str) -> None:
+        from .ffmpeg import find_ffmpeg
+
+        binary = find_ffmpeg()
+        args = [binary, "-hide_banner", "-loglevel", "error", "-f", "yuv4mpegpipe", "-i", "pipe:0",
+                "-c:v", encode.codec]
+        if not encode.lossless:
+            args += ["-crf", f"{encode.crf:g}"]
+        for k, v in encode.options.items():
+            args += [f"-{k}", v]
+        args += ["-f", muxer, "pipe:1"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=out.fileno())
+        super().__init__(self.proc.stdin, info, y4m=True)
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        if self.proc.wait() != 0:
+            raise OutputError(f"ffmpeg exited with status {self.proc.returncode}")
+
+    def abort(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def _pyav_has_encoder(codec: str) -> bool:
+    try:
+        av.codec.Codec(codec, "w")
+        return True
+    except (av.error.FFmpegError, ValueError):
+        return False
+
+
+def make_sink(out: IO[bytes], info: VideoInfo, fmt: str, encode: EncodeOptions,
+              container: av.container.InputContainer | None, video_index: int,
+              seekable: bool):
+    """The sink for ``--format``: raw planes, PyAV encoding, or an ffmpeg process."""
+    if fmt == "y4m":
+        return RawSink(out, info, y4m=True)
+    if fmt == "rawvideo":
+        return RawSink(out, info, y4m=False)
+    if fmt not in MUXERS:
+        raise OutputError(f"unknown --format {fmt!r}; use y4m, rawvideo or one of "
+                          f"{', '.join(sorted(MUXERS))}")
+    muxer = MUXERS[fmt]
+    if muxer in NEEDS_SEEK and not seekable:
+        raise OutputError(f"{fmt} needs a seekable output; on a pipe use nut, mkv or mpegts")
+    if not _pyav_has_encoder(encode.codec):
+        return FfmpegSink(out, info, encode, muxer)
+    copy = container if muxer in ("nut", "matroska", "mpegts") else None
+    return VideoWriter(out, info, encode, copy_from=copy, container_format=muxer,
+                       video_stream_index=video_index)
+
+
+@dataclass
+class FilterStats:
+    """What a filter run did; ``emitted`` holds, per output frame, the number of input frames
+    the decoder had handed out when that frame was written (for delay measurements)."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    damaged: int = 0
+    errors: int = 0
+    emitted: list[int] = field(default_factory=list)
+
+
+def run_filter(
+    source,
+    out: IO[bytes],
+    engine: Engine,
+    *,
+    fmt: str = "y4m",
+    encode: EncodeOptions | None = None,
+    input_format: str | None = None,
+    seekable: bool = False,
+    probe_bytes: int | None = 65536,
+) -> FilterStats:
+    """Restore a compressed stream from ``source`` and write frames to ``out`` as they are ready.
+
+    Args:
+        source: a path or readable binary file (use an unbuffered one for pipes, so that reads
+            return what has arrived instead of waiting for a full buffer).
+        out: writable binary file (stdout).
+        engine: the model runner.
+        fmt: y4m | rawvideo | an encoded container (nut, mkv, mpegts, h264, ...).
+        encode: encoder settings for encoded formats.
+        input_format: container format of the input when probing is ambiguous.
+        seekable: whether ``out`` can seek (allows mp4/mov).
+        probe_bytes: bytes read to find the input's streams before decoding starts (None:
+            FFmpeg's default of 5 MB / 5 s, which delays the first frame on live pipes).
+
+    Raises:
+        DecodeError: the input is not a video (nothing was written).
+        FilterError: the input was damaged or cut; every frame decoded before was delivered.
+    """
+    stats = FilterStats()
+    others: deque = deque()
+    started = time.perf_counter()
+    sink = None
+    try:
+        with open_video(source, format=input_format, on_packet=others.append,
+                        probe_bytes=probe_bytes) as video:
+            info = video.info
+            engine.bit_depth = info.bit_depth
+            sink = make_sink(out, info, fmt, encode or EncodeOptions(), video.container,
+                             video.stream.index, seekable)
+            for r in restore_frames(video, engine):
+                while others:
+                    sink.copy_packet(others.popleft())
+                sink.write(r.frame, r.planes)
+                stats.frames += 1
+                stats.emitted.append(video.stats.frames)
+            while others:
+                sink.copy_packet(others.popleft())
+            sink.close()
+            sink = None
+            stats.damaged, stats.errors = video.stats.damaged, video.stats.errors
+            truncated = video.stats.truncated
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    stats.seconds = time.perf_counter() - started
+    if stats.errors or stats.damaged or truncated:
+        raise FilterError(f"input damaged or cut short: {stats.frames} frames delivered, "
+                          f"{stats.damaged} damaged, {stats.errors} decoder errors")
+    return stats
+
+
+def unbuffered_stdin() -> IO[bytes]:
+    """stdin as a raw file whose reads return as soon as data arrives."""
+    import sys
+
+    return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
+
+
+def unbuffered_stdout() -> IO[bytes]:
+    import sys
+
+    return open(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
+
+
+def is_seekable(f: IO[bytes]) -> bool:
+    try:
+        return f.seekable() and os.lseek(f.fileno(), 0, os.SEEK_CUR) >= 0
+    except (OSError, ValueError, AttributeError):
+        return False
