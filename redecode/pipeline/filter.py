@@ -148,14 +148,19 @@ def make_sink(out: IO[bytes], info: VideoInfo, fmt: str, encode: EncodeOptions,
 
 @dataclass
 class FilterStats:
-    """What a filter run did; ``emitted`` holds, per output frame, the number of input frames
-    the decoder had handed out when that frame was written (for delay measurements)."""
+    """What a filter run did.
+
+    ``emitted`` holds, per output frame, the number of frames the decoder had handed out when
+    that frame was written, and ``latency`` the seconds from the decoder handing the frame out
+    to its being written (both for delay measurements).
+    """
 
     frames: int = 0
     seconds: float = 0.0
     damaged: int = 0
     errors: int = 0
     emitted: list[int] = field(default_factory=list)
+    latency: list[float] = field(default_factory=list)  # seconds from decoded to written
 
 
 def run_filter(
@@ -198,12 +203,20 @@ def run_filter(
             engine.bit_depth = info.bit_depth
             sink = make_sink(out, info, fmt, encode or EncodeOptions(), video.container,
                              video.stream.index, seekable)
-            for r in restore_frames(video, engine):
+            decoded_at: dict[int, float] = {}
+
+            def timed(frames):
+                for f in frames:
+                    decoded_at[f.index] = time.perf_counter()
+                    yield f
+
+            for r in restore_frames(timed(video), engine):
                 while others:
                     sink.copy_packet(others.popleft())
                 sink.write(r.frame, r.planes)
                 stats.frames += 1
                 stats.emitted.append(video.stats.frames)
+                stats.latency.append(time.perf_counter() - decoded_at.pop(r.frame.index))
             while others:
                 sink.copy_packet(others.popleft())
             sink.close()
