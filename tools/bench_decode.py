@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import tempfile
 import time
 
@@ -19,6 +18,8 @@ import numpy as np
 
 from redecode.decoders import open_video
 from redecode.pipeline.samples import make_clip
+
+from bench_common import machine
 
 
 def plain_decode(path: str, thread_type: str | None) -> int:
@@ -47,16 +48,6 @@ def timed(fn, *args) -> tuple[int, float]:
     t = time.perf_counter()
     n = fn(*args)
     return n, time.perf_counter() - t
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, PyAV {av.__version__}"
 
 
 def main() -> None:

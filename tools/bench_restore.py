@@ -1,0 +1,100 @@
+"""Benchmark ``redecode restore``: pipeline overhead, model speed and memory on long videos.
+
+In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
+* frames/s of ``restore --model none`` against plain PyAV decode-then-encode with the same
+  encoder settings (libx264 CRF 16, preset medium) -- floor: the pipeline keeps >= 0.8 of it;
+* frames/s of ``small`` and ``base`` on the CPU (and CUDA when available);
+* peak RSS of ``restore --model none`` on a short and a 4x longer clip -- floor: no growth.
+
+    python tools/bench_restore.py [--frames 120] [--repeats 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import av
+import torch
+
+from redecode.pipeline.restore import make_engine, restore_file
+from redecode.pipeline.samples import make_clip
+from redecode.pipeline.writer import EncodeOptions
+
+from bench_common import best_time, machine, model_spec
+
+
+def plain_transcode(src: str, dst: str) -> int:
+    """Decode with PyAV and re-encode with the same settings restore uses by default."""
+    n = 0
+    with av.open(src) as inp, av.open(dst, "w") as out:
+        ist = inp.streams.video[0]
+        ist.thread_type = "AUTO"
+        ost = out.add_stream("libx264", rate=ist.average_rate)
+        ost.width, ost.height, ost.pix_fmt = ist.width, ist.height, "yuv420p"
+        ost.time_base = ist.time_base
+        ost.options = EncodeOptions().encoder_options()
+        for f in inp.decode(ist):
+            f.pict_type = av.video.frame.PictureType.NONE
+            out.mux(ost.encode(f))
+            n += 1
+        out.mux(ost.encode(None))
+    return n
+
+
+def peak_rss_mib(src: str, dst: str) -> float:
+    """Peak resident memory of a ``redecode restore --model none`` process."""
+    code = ("import resource, sys; from redecode.cli import main; "
+            f"main(['restore', {src!r}, '-o', {dst!r}, '--model', 'none', '--overwrite', "
+            "'--no-progress']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=120)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--model-frames", type=int, default=24, help="frames for the model runs")
+    args = ap.parse_args()
+    print(f"machine: {machine()}")
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    with tempfile.TemporaryDirectory() as tmp:
+        for w, h in ((640, 360), (1280, 720)):
+            src = make_clip(os.path.join(tmp, f"c{h}.mp4"), width=w, height=h, frames=args.frames,
+                            qp=37, bframes=3, gop=250)
+            dst = os.path.join(tmp, f"o{h}.mkv")
+            n, t_plain = best_time(lambda: plain_transcode(src, dst), args.repeats)
+            none = make_engine("none")
+            r, t_none = best_time(lambda: restore_file(src, dst, engine=none, overwrite=True,
+                                                      progress=False), args.repeats)
+            assert r.frames == n == args.frames
+            print(f"{w}x{h}, {n} frames (x264 QP 37, 3 B-frames -> libx264 CRF 16 medium)")
+            print(f"  plain PyAV decode + encode      {n / t_plain:7.1f} frames/s")
+            print(f"  restore --model none            {n / t_none:7.1f} frames/s   "
+                  f"ratio {t_plain / t_none:.3f} (floor 0.8)")
+            short = make_clip(os.path.join(tmp, f"m{h}.mp4"), width=w, height=h,
+                              frames=args.model_frames, qp=37, bframes=3)
+            for name in ("small", "base"):
+                spec, note = model_spec(name, tmp)
+                for dev in devices:
+                    engine = make_engine(spec, dev)
+                    r, t = best_time(lambda: restore_file(short, dst, engine=engine,
+                                                          overwrite=True, progress=False), 1)
+                    print(f"  restore --model {name:5s} on {dev:4s}  {r.frames / t:7.2f} frames/s"
+                          f"   ({note}, {r.frames} frames)")
+        # memory: a clip 4x longer must not need more memory
+        short = make_clip(os.path.join(tmp, "s.mp4"), width=640, height=360, frames=150, qp=37)
+        long = make_clip(os.path.join(tmp, "l.mp4"), width=640, height=360, frames=600, qp=37)
+        rss_s = peak_rss_mib(short, os.path.join(tmp, "s.mkv"))
+        rss_l = peak_rss_mib(long, os.path.join(tmp, "l.mkv"))
+        print(f"peak RSS, restore --model none at 640x360: 150 frames {rss_s:.0f} MiB, "
+              f"600 frames {rss_l:.0f} MiB (ratio {rss_l / rss_s:.3f}; floor: no growth)")
+
+
+if __name__ == "__main__":
+    main()
