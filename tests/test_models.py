@@ -220,6 +220,19 @@ def test_shipped_name_without_weights_is_clear() -> None:
         load("small")
 
 
+def test_shipped_name_loads_packaged_weights(tmp_path: Path, monkeypatch) -> None:
+    from redecode.models import zoo
+
+    model = build("small")
+    _randomise_tail(model)
+    save(model, tmp_path / "small.pt", meta={"recipe": "r"})
+    monkeypatch.setattr(zoo, "_shipped", lambda name: tmp_path / f"{name}.pt" if name == "small" else None)
+    loaded = load("small")
+    assert loaded.name == "small" and loaded.meta == {"recipe": "r"} and not loaded.training
+    with pytest.raises(ModelError, match="no trained weights ship for model 'base'"):
+        load("base")
+
+
 def test_unknown_name_or_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="unknown model"):
         load("medium")

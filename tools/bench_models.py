@@ -4,6 +4,7 @@ Usage::
 
     python tools/bench_models.py                   # both sizes, 2 CPU threads (+ CUDA if present)
     python tools/bench_models.py --sizes small --threads 4 --frames 50
+    python tools/bench_models.py --no-cuda --frames-1080p 2   # CPU only
 
 Frames per second are measured on one frame per call (batch 1) with ``torch.inference_mode``
 for an I-frame (intra path), a P-frame with one reference and a B-frame with two, inputs already
@@ -106,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    parser.add_argument("--frames", type=int, default=30, help="timed frames at 640x360")
+    parser.add_argument("--frames", type=int, default=30, help="timed frames at 640x360 (small)")
+    parser.add_argument("--frames-base", type=int, default=5, help="timed frames at 640x360 (base)")
     parser.add_argument("--frames-1080p", type=int, default=3, help="timed frames at 1920x1080")
     parser.add_argument("--no-cuda", action="store_true", help="skip CUDA even when available")
     args = parser.parse_args(argv)
@@ -128,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         macs = {k: count_macs(model, inputs(k, 360, 640, torch.device("cpu"))) / (640 * 360) for k in KINDS}
         for device in devices:
             model = model.to(device)
-            for height, width, frames in ((360, 640, args.frames), (1080, 1920, args.frames_1080p)):
+            frames_360p = args.frames if size == "small" else args.frames_base
+            for height, width, frames in ((360, 640, frames_360p), (1080, 1920, args.frames_1080p)):
                 if device.type == "cuda":
                     frames *= 10
                 rates = {k: fps(model, inputs(k, height, width, device), frames, device) for k in KINDS}

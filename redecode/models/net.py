@@ -203,6 +203,8 @@ class RestorationNet(nn.Module):
         kind = F.one_hot(frame_type.long(), 3).to(qp.dtype)[:, :, None, None].expand(b, 3, gh, gw)
         lists = qp.new_tensor([float(has_l0), float(has_l1)])[None, :, None, None].expand(b, 2, gh, gw)
         x = torch.cat([qp / 51.0, torch.exp2((qp - 37.0) / 6.0), kind, lists], dim=1)
+        if not self._film_sizes:
+            return []
         return list(self.film(self.cond(x)).split(self._film_sizes, dim=1))
 
     def forward(
