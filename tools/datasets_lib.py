@@ -110,13 +110,17 @@ def skimage_data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
-def builtin_sources(mate_dir: str | os.PathLike | None = DEFAULT_MATE_DIR) -> tuple[
+def builtin_sources(collections: tuple[str, ...] = ("skimage", "mate"),
+                    mate_dir: str | os.PathLike | None = DEFAULT_MATE_DIR) -> tuple[
         list[Source], list[str]]:
-    """The built-in photographs that are present on this machine, and notes on missing ones."""
+    """The built-in photographs of the given collections that are present on this machine,
+    and the names of those that are missing."""
     out: list[Source] = []
     notes: list[str] = []
     roots = {"skimage": skimage_data_dir(), "mate": Path(mate_dir) if mate_dir else None}
     for photo in SKIMAGE_PHOTOS + MATE_PHOTOS:
+        if photo.collection not in collections:
+            continue
         root = roots[photo.collection]
         path = root / photo.file if root is not None else None
         if path is None or not path.is_file():

@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     p.add_argument("--source", action="append", default=[], metavar="DIR",
                    help="folder of images and/or videos to use too (repeatable)")
+    p.add_argument("--builtin", default="skimage,mate",
+                   help="built-in photo collections to use: skimage (CC0 / public domain), "
+                        "mate (GPL-2+, Debian package mate-backgrounds) (default: both)")
     p.add_argument("--no-builtin", action="store_true",
                    help="use only --source folders, not the built-in photographs")
     p.add_argument("--mate-dir", default=lib.DEFAULT_MATE_DIR,
@@ -314,8 +317,9 @@ def run_task(task: tuple[str, dict, bool]) -> list[dict]:
 # Manifest
 # ----------------------------------------------------------------------------------------------
 def _hist(values) -> dict[str, int]:
-    c = collections.Counter(str(v) for v in values)
-    return {k: c[k] for k in sorted(c, key=lambda s: (len(s), s))}
+    """Counts by value, in numeric order for numbers, else alphabetical."""
+    c = collections.Counter(values)
+    return {str(k): c[k] for k in sorted(c)}
 
 
 def summarize(records: list[dict], args) -> dict:
@@ -376,8 +380,13 @@ def write_manifest(out: Path, built: dict[str, dict], sources: list[lib.Source],
 def collect_sources(args) -> tuple[list[lib.Source], list[str]]:
     sources: list[lib.Source] = []
     notes: list[str] = []
-    if not args.no_builtin:
-        sources, notes = lib.builtin_sources(args.mate_dir)
+    collections = tuple(c for c in args.builtin.split(",") if c) if not args.no_builtin else ()
+    unknown = set(collections) - {"skimage", "mate"}
+    if unknown:
+        raise UsageError(f"--builtin: unknown collection(s) {', '.join(sorted(unknown))} "
+                         "(known: skimage, mate)")
+    if collections:
+        sources, notes = lib.builtin_sources(collections, args.mate_dir)
     try:
         user, skipped = lib.user_sources(args.source, args.val_fraction, args.frames)
     except FileNotFoundError as e:
