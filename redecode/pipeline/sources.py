@@ -1,0 +1,329 @@
+"""Pristine sources for evaluation runs: y4m, raw .yuv, (near-)lossless video files, image folders.
+
+A :class:`Source` hands out its frames as Y'CbCr planes in a planar 4:2:0 format, the format the
+encoder is fed and the reference every metric is measured against:
+
+* ``.y4m`` and video files are decoded with PyAV (frames in other formats are converted);
+* raw ``.yuv`` needs its size (``--size WxH``, or ``NAME_1920x1080_50.yuv`` in the file name),
+  pixel format (``--pix-fmt``, default yuv420p) and rate (``--rate``, default 25);
+* a folder of images (PNG, JPEG, BMP, TIFF, WebP) gives one frame per image in natural name order
+  (``f2`` before ``f10``), converted from RGB with swscale's default BT.601 limited-range matrix.
+
+``digest()`` hashes the content that is read (and the reading options), so encodes of a source
+can be cached across runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from ..decoders import DecodeError, open_video
+
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
+RAW_EXTENSIONS = frozenset({".yuv", ".raw"})
+RAW_FORMATS = (
+    "yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le",
+    "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
+)
+DEFAULT_RATE = Fraction(25)
+
+
+class SourceError(Exception):
+    """A source cannot be read as asked; the message is one line meant for users."""
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> (1920, 1080); raises SourceError on anything else."""
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text or "")
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < 1:
+        raise SourceError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1920x1080")
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_rate(text: str | float | Fraction) -> Fraction:
+    """``"25"``, ``"29.97"`` or ``"30000/1001"`` -> a positive Fraction."""
+    try:
+        rate = Fraction(str(text)).limit_denominator(1001000)
+    except (ValueError, ZeroDivisionError):
+        raise SourceError(f"--rate {text!r}: expected a frame rate like 25, 29.97 or 30000/1001") from None
+    if rate <= 0:
+        raise SourceError(f"--rate {text!r}: must be positive")
+    return rate
+
+
+def _natural_key(name: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
+
+
+def planes_to_frame(planes: Planes, pix_fmt: str) -> av.VideoFrame:
+    """Wrap planes in an ``av.VideoFrame`` of format ``pix_fmt`` (rows padded to FFmpeg's strides)."""
+    h, w = planes[0].shape
+    frame = av.VideoFrame(w, h, pix_fmt)
+    for plane, data in zip(frame.planes, planes):
+        row = data.shape[1] * data.dtype.itemsize
+        buf = np.zeros((plane.height, plane.line_size), np.uint8)
+        buf[:, :row] = np.ascontiguousarray(data).view(np.uint8).reshape(plane.height, row)
+        plane.update(buf)
+    return frame
+
+
+def frame_to_planes(frame: av.VideoFrame) -> Planes:
+    """Copy the three planes of a planar frame out of FFmpeg's padded buffers."""
+    bits = max(c.bits for c in frame.format.components)
+    dtype = np.dtype("<u2") if bits > 8 else np.dtype(np.uint8)
+    out = []
+    for plane in frame.planes[:3]:
+        rows = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
+        rows = rows.reshape(plane.height, plane.line_size)[:, : plane.width * dtype.itemsize]
+        out.append(np.ascontiguousarray(rows).view(dtype))
+    return out[0], out[1], out[2]
+
+
+def convert(planes: Planes, src_fmt: str, dst_fmt: str) -> Planes:
+    """Planes of format ``src_fmt`` converted to ``dst_fmt`` (no copy when they are the same)."""
+    if src_fmt == dst_fmt:
+        return planes
+    return frame_to_planes(planes_to_frame(planes, src_fmt).reformat(format=dst_fmt))
+
+
+def _plane_shapes(width: int, height: int, pix_fmt: str) -> list[tuple[int, int]]:
+    frame = av.VideoFrame(width, height, pix_fmt)
+    return [(p.height, p.width) for p in frame.planes[:3]]
+
+
+@dataclass
+class Source:
+    """A pristine sequence, read frame by frame.
+
+    Attributes:
+        path: the file or folder.
+        label: short unique name used in results and plots.
+        kind: "y4m", "yuv", "video" or "images".
+        width, height: luma size.
+        rate: frame rate.
+        pix_fmt: format of the planes the source holds ("yuv420p", "yuv444p10le", ...).
+        bit_depth: bits per sample.
+    """
+
+    path: Path
+    label: str
+    kind: str
+    width: int
+    height: int
+    rate: Fraction
+    pix_fmt: str
+    bit_depth: int
+    images: list[Path] = field(default_factory=list, repr=False)
+
+    def frames(self, pix_fmt: str | None = None, limit: int | None = None) -> Iterator[Planes]:
+        """The frames in display order, as planes of ``pix_fmt`` (default: the source's own)."""
+        fmt = pix_fmt or self.pix_fmt
+        count = 0
+        for planes in self._read():
+            if limit is not None and count >= limit:
+                return
+            yield convert(planes, self.pix_fmt, fmt)
+            count += 1
+
+    def _read(self) -> Iterator[Planes]:
+        if self.kind == "yuv":
+            yield from self._read_raw()
+        elif self.kind == "images":
+            for p in self.images:
+                yield _rgb_to_planes(_read_image(p, (self.width, self.height)), self.pix_fmt)
+        else:
+            try:
+                with open_video(self.path, metadata=False) as video:
+                    for f in video:
+                        yield f.planes
+            except DecodeError as e:
+                raise SourceError(str(e)) from None
+
+    def _read_raw(self) -> Iterator[Planes]:
+        shapes = _plane_shapes(self.width, self.height, self.pix_fmt)
+        dtype = np.dtype("<u2") if self.bit_depth > 8 else np.dtype(np.uint8)
+        sizes = [h * w * dtype.itemsize for h, w in shapes]
+        with open(self.path, "rb") as f:
+            while True:
+                data = f.read(sum(sizes))
+                if len(data) < sum(sizes):
+                    return
+                out, at = [], 0
+                for (h, w), n in zip(shapes, sizes):
+                    out.append(np.frombuffer(data, dtype, count=h * w, offset=at).reshape(h, w))
+                    at += n
+                yield out[0], out[1], out[2]
+
+    def frame_bytes(self) -> int:
+        """Bytes of one frame at the source's format."""
+        itemsize = 2 if self.bit_depth > 8 else 1
+        return sum(h * w * itemsize for h, w in _plane_shapes(self.width, self.height, self.pix_fmt))
+
+    def digest(self, limit: int | None = None) -> str:
+        """A hash of the content the first ``limit`` frames are read from, and how it is read."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"{self.kind}|{self.width}x{self.height}|{self.pix_fmt}|{self.rate}|".encode())
+        if self.kind == "images":
+            for p in self.images[:limit]:
+                h.update(p.name.encode() + b"\0")
+                _hash_file(h, p)
+        else:
+            nbytes = None
+            if limit is not None and self.kind == "yuv":
+                nbytes = limit * self.frame_bytes()
+            elif limit is not None and self.kind == "y4m":
+                # header + per frame "FRAME...\n" + planes; a margin covers frame parameters
+                nbytes = 4096 + limit * (self.frame_bytes() + 256)
+            _hash_file(h, self.path, nbytes)
+        return h.hexdigest()
+
+
+def _hash_file(h, path: Path, nbytes: int | None = None) -> None:
+    left = nbytes
+    with open(path, "rb") as f:
+        while left is None or left > 0:
+            chunk = f.read(1 << 20 if left is None else min(1 << 20, left))
+            if not chunk:
+                break
+            h.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+
+
+def _read_image(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    data = np.fromfile(path, np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise SourceError(f"{path}: not an image OpenCV can read")
+    if size is not None and (bgr.shape[1], bgr.shape[0]) != size:
+        raise SourceError(f"{path}: {bgr.shape[1]}x{bgr.shape[0]}, but the first image of the "
+                          f"folder is {size[0]}x{size[1]}")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _rgb_to_planes(rgb: np.ndarray, pix_fmt: str) -> Planes:
+    return frame_to_planes(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+                           .reformat(format=pix_fmt))
+
+
+_NAME_SIZE = re.compile(
+    r"(?<!\d)(\d{2,5})x(\d{2,5})(?!\d)(?:[_-](\d+(?:\.\d+)?)(?:fps|hz)?(?=$|[_\-. ]))?", re.I)
+
+
+def open_source(
+    spec: str | os.PathLike,
+    *,
+    size: tuple[int, int] | None = None,
+    rate: Fraction | None = None,
+    pix_fmt: str | None = None,
+    label: str | None = None,
+) -> Source:
+    """Open a source: a .y4m or video file, a raw .yuv file, or a folder of images.
+
+    Args:
+        spec: the path.
+        size: (width, height) of raw .yuv files (default: from a ``_WxH`` part of the file name).
+        rate: frame rate of raw files and image folders (default: from the name, else 25).
+        pix_fmt: pixel format of raw .yuv files (default yuv420p).
+        label: name used in results (default: the file or folder name without extension).
+
+    Raises:
+        SourceError: missing, unreadable or inconsistent sources, with a one-line message.
+    """
+    path = Path(spec)
+    name = label or (path.name if path.is_dir() else path.stem) or str(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    if path.is_dir():
+        images = sorted((p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                         and not p.name.startswith(".")), key=lambda p: _natural_key(p.name))
+        if not images:
+            raise SourceError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        first = _read_image(images[0])
+        h, w = first.shape[:2]
+        src = Source(path, name, "images", w, h, rate or DEFAULT_RATE, "yuv420p", 8, images)
+    elif path.suffix.lower() in RAW_EXTENSIONS:
+        fmt = pix_fmt or "yuv420p"
+        if fmt not in RAW_FORMATS:
+            raise SourceError(f"--pix-fmt {fmt}: raw sources must be one of {', '.join(RAW_FORMATS)}")
+        m = _NAME_SIZE.search(path.stem)
+        if size is None:
+            if not m:
+                raise SourceError(f"{path}: a raw .yuv file needs --size WxH (or NAME_WxH.yuv)")
+            size = (int(m.group(1)), int(m.group(2)))
+        if rate is None:
+            rate = parse_rate(m.group(3)) if m and m.group(3) else DEFAULT_RATE
+        bits = av.VideoFormat(fmt).components[0].bits
+        src = Source(path, name, "yuv", size[0], size[1], rate, fmt, bits)
+        fsize = path.stat().st_size
+        if fsize < src.frame_bytes():
+            raise SourceError(f"{path}: {fsize} bytes, less than one {size[0]}x{size[1]} {fmt} frame "
+                              f"({src.frame_bytes()} bytes); check --size and --pix-fmt")
+        if fsize % src.frame_bytes():
+            raise SourceError(f"{path}: {fsize} bytes is not a whole number of {size[0]}x{size[1]} "
+                              f"{fmt} frames ({src.frame_bytes()} bytes each); check --size and --pix-fmt")
+    else:
+        try:
+            with open_video(path, metadata=False) as video:
+                info = video.info
+        except DecodeError as e:
+            raise SourceError(str(e)) from None
+        kind = "y4m" if path.suffix.lower() == ".y4m" else "video"
+        src = Source(path, name, kind, info.width, info.height, info.frame_rate or rate or DEFAULT_RATE,
+                     info.pix_fmt, info.bit_depth)
+    if src.width % 2 or src.height % 2:
+        raise SourceError(f"{path}: {src.width}x{src.height}; 4:2:0 encoding needs an even width "
+                          "and height")
+    return src
+
+
+def reference_format(source: Source, codec: str) -> str:
+    """The 4:2:0 format a source is encoded in: 10-bit for deep x264/x265 sources, else 8-bit."""
+    if source.bit_depth > 8 and codec in ("libx264", "libx265"):
+        return "yuv420p10le"
+    return "yuv420p"
+
+
+def write_y4m(path: str | os.PathLike, frames, width: int, height: int, rate: Fraction,
+              pix_fmt: str = "yuv420p") -> int:
+    """Write planes as a YUV4MPEG2 file; returns the number of frames."""
+    with open(path, "wb") as f:
+        writer = Y4MWriter(f, width, height, rate, pix_fmt)
+        for planes in frames:
+            writer.write(planes)
+    return writer.count
+
+
+_Y4M_COLOUR = {"yuv420p": "C420jpeg", "yuv420p10le": "C420p10 XYSCSS=420P10",
+               "yuv422p": "C422", "yuv444p": "C444"}
+
+
+class Y4MWriter:
+    """Streams planes as YUV4MPEG2 to a binary file object (a file, or a pipe to ffmpeg)."""
+
+    def __init__(self, f, width: int, height: int, rate: Fraction, pix_fmt: str = "yuv420p") -> None:
+        if pix_fmt not in _Y4M_COLOUR:
+            raise ValueError(f"y4m output of {pix_fmt} is not supported")
+        rate = Fraction(rate)
+        self.f = f
+        self.count = 0
+        f.write(f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
+                f"{_Y4M_COLOUR[pix_fmt]}\n".encode())
+
+    def write(self, planes: Planes) -> None:
+        self.f.write(b"FRAME\n")
+        for p in planes:
+            self.f.write(np.ascontiguousarray(p).data)
+        self.count += 1
