@@ -100,13 +100,14 @@ class RecordingEngine(Engine):
         self.most_live = 0
 
     def restore(self, items, l0, l1):
+        assert len(l0) <= 3 and len(l1) <= 1
         for it in items:
-            assert it.frame.pict_type != "B" or l0 is None or l0.frame.index < it.frame.index
-            if l1 is not None:
-                assert l1.frame.index > it.frame.index
+            assert all(a.frame.index < it.frame.index for a in l0)
+            assert all(a.frame.index > it.frame.index for a in l1)
+        assert [a.frame.index for a in l0] == sorted((a.frame.index for a in l0), reverse=True)
         self.calls.append(([it.frame.index for it in items],
-                           None if l0 is None else l0.frame.index,
-                           None if l1 is None else l1.frame.index))
+                           l0[0].frame.index if l0 else None,
+                           l1[0].frame.index if l1 else None))
         super().restore(items, l0, l1)
 
 

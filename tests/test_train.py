@@ -140,7 +140,9 @@ def test_runs_follow_the_reference_plan(clip_file: Path) -> None:
     plan = reference_plan(clip.type_letters)  # I B B P B B P B B P
     run = train.make_run(train.ClipView(clip), plan, 4, 3)  # B B P: needs anchors 3 and 6
     assert run.window == {4, 5, 6}
-    assert run.order == [3, 6, 4, 5]  # outside anchor 3 first, anchors before B-frames
+    # outside anchors first (3, and 0 as a farther list-0 candidate), anchors before B-frames
+    assert run.order == [0, 3, 6, 4, 5]
+    assert run.candidates(4) == [3, 0] and run.candidates(6) == [3, 0]
 
 
 def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, monkeypatch) -> None:

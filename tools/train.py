@@ -50,11 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redecode.models import (  # noqa: E402
     SIZES, ModelError, Reference, RestorationConfig, RestorationNet, motion_to_tensor,
-    planes_to_tensor, qp_to_tensor, save, tensor_to_planes,
+    planes_to_tensor, qp_to_tensor, save, select_reference, tensor_to_planes,
 )
 from redecode.models.clips import Clip, ClipError, clip_from_frames, clip_shape, load_clip  # noqa: E402
 from redecode.models.zoo import atomic_save  # noqa: E402
 from redecode.pipeline.gop import is_anchor, reference_plan  # noqa: E402
+
+#: Anchors kept as list-0 candidates, as ``redecode.pipeline.scheduler.restore_frames`` does.
+LIST0_CANDIDATES = 3
 
 try:
     import tomllib
@@ -278,6 +281,16 @@ class Run:
         return (r0 if r0 is not None and frame.has_list(0) else None,
                 r1 if r1 is not None and frame.has_list(1) else None)
 
+    def candidates(self, t: int) -> list[int]:
+        """Anchors frame t's list-0 vectors may point into, nearest first (as the pipeline's
+        scheduler keeps them: up to LIST0_CANDIDATES anchors before the frame)."""
+        r0 = self.references(t)[0]
+        if r0 is None:
+            return []
+        letters = self.view.clip.type_letters
+        before = [a for a in range(r0, -1, -1) if is_anchor(letters[a])]
+        return before[:LIST0_CANDIDATES]
+
 
 def make_run(view: ClipView, plan: list[tuple[int | None, int | None]], start: int, length: int) -> Run:
     """A run over frames ``start`` .. ``start + length - 1`` with its outside references added."""
@@ -286,6 +299,7 @@ def make_run(view: ClipView, plan: list[tuple[int | None, int | None]], start: i
     run = Run(view, plan, window)
     frames = set(window)
     frames.update(r for t in window for r in run.references(t) if r is not None)
+    frames.update(c for t in window for c in run.candidates(t))
     anchors = sorted(t for t in frames if is_anchor(letters[t]))
     run.order = anchors + sorted(t for t in frames if not is_anchor(letters[t]))
     return run
@@ -353,19 +367,24 @@ def _forward(
         if runs[items[0][0]].references(items[0][1])[li] is None:
             refs.append(None)
             continue
-        rest, dec, vec, mask = [], [], [], []
-        for (b, t), f in zip(items, frames):
-            r = runs[b].references(t)[li]
-            ref_frame = runs[b].view.frame(r)
-            # a reference outside the run stands in with its decoded frame
-            rr = restored[b].get(r)
-            rr = ref_frame.decoded.to(device) if rr is None else rr
-            rest.append(rr.detach() if detach_refs else rr)
-            dec.append(ref_frame.decoded)
-            vec.append(f.motion[li][0])
-            mask.append(f.motion[li][1])
-        refs.append(Reference(torch.stack(rest), torch.stack(dec).to(device),
-                              torch.stack(vec).to(device), torch.stack(mask).to(device)))
+        per_item = [runs[b].candidates(t) if li == 0 else [runs[b].references(t)[1]]
+                    for b, t in items]
+        k = max(len(c) for c in per_item)
+        rest: list[list[Tensor]] = [[] for _ in range(k)]
+        dec: list[list[Tensor]] = [[] for _ in range(k)]
+        for (b, _), cands in zip(items, per_item):
+            cands = cands + [cands[-1]] * (k - len(cands))  # pad: repeat the farthest
+            for j, r in enumerate(cands):
+                ref_frame = runs[b].view.frame(r)
+                # a reference outside the run stands in with its decoded frame
+                rr = restored[b].get(r)
+                rr = ref_frame.decoded.to(device) if rr is None else rr
+                rest[j].append(rr.detach() if detach_refs else rr)
+                dec[j].append(ref_frame.decoded.to(device))
+        vec = torch.stack([f.motion[li][0] for f in frames]).to(device)
+        mask = torch.stack([f.motion[li][1] for f in frames]).to(device)
+        refs.append(select_reference(decoded, [torch.stack(r) for r in rest],
+                                     [torch.stack(d) for d in dec], vec, mask))
     return model(decoded, qp, frame_type, refs[0], refs[1])
 
 

@@ -99,12 +99,14 @@ class Engine:
         return Packed(frame, t.to(self.device, self.dtype, non_blocking=True))
 
     @torch.inference_mode()
-    def restore(self, items: list[Packed], l0: Packed | None, l1: Packed | None) -> None:
+    def restore(self, items: list[Packed], l0: list[Packed], l1: list[Packed]) -> None:
         """Restore frames that share the same references, in one batch; sets ``.restored``.
 
         Args:
             items: frames to restore (all P, or all B between the same two anchors, or I).
-            l0, l1: the restored anchors the frames' list-0 / list-1 vectors point into, or None.
+            l0: restored anchors the frames' list-0 vectors may point into, nearest first
+                (empty: none); each block uses the one its vector matches best.
+            l1: the restored anchor after the frames, for their list-1 vectors (or empty).
         """
         if self.identity:
             for it in items:
@@ -115,16 +117,16 @@ class Engine:
         decoded = torch.stack([it.decoded for it in items])
         qp = torch.stack([models.qp_to_tensor(it.frame.qp, h, w) for it in items])
         ftype = torch.tensor([models.FRAME_TYPES[it.frame.pict_type] for it in items])
-        refs = []
-        for lst, anchor in (("l0", l0), ("l1", l1)):
-            refs.append(self._reference(items, lst, anchor))
+        refs = [self._reference(items, decoded, lst, anchors)
+                for lst, anchors in (("l0", l0), ("l1", l1))]
         out = self.model(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
         out = out.clamp_(0.0, 1.0)
         for it, r in zip(items, out):
             it.restored = r
 
-    def _reference(self, items: list[Packed], lst: str, anchor: Packed | None):
-        if anchor is None or any(it.frame.motion is None for it in items):
+    def _reference(self, items: list[Packed], decoded: torch.Tensor, lst: str,
+                   anchors: list[Packed]) -> models.Reference | None:
+        if not anchors or any(it.frame.motion is None for it in items):
             return None
         vecs, masks = [], []
         for it in items:
@@ -136,11 +138,12 @@ class Engine:
         if not mask.any():
             return None  # no block of these frames predicts from this list
         n = len(items)
-        return models.Reference(
-            restored=anchor.restored.expand(n, *anchor.restored.shape),
-            decoded=anchor.decoded.expand(n, *anchor.decoded.shape),
-            vectors=torch.stack(vecs).to(self.device, self.dtype),
-            mask=mask,
+        return models.select_reference(
+            decoded,
+            [a.restored.expand(n, *a.restored.shape) for a in anchors],
+            [a.decoded.expand(n, *a.decoded.shape) for a in anchors],
+            torch.stack(vecs).to(self.device, self.dtype),
+            mask,
         )
 
     def planes(self, item: Packed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

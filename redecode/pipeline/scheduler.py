@@ -1,15 +1,16 @@
 """The streaming core: restore frames in dependency order, hand them out in display order.
 
 Frames arrive in display order. An anchor (I or P) is restored as soon as it arrives, from the
-previous restored anchor; the B-frames between two anchors wait for the later one, are restored
+previous restored anchors; the B-frames between two anchors wait for the later one, are restored
 together in one batch from both, and leave before it. So a frame leaves as soon as what it
-depends on is restored (the delay is the stream's run of B-frames, its reorder depth), and only
-one restored anchor is kept at any time, whatever the video's length. See ``gop.py`` for why
+depends on is restored (the delay is the stream's run of B-frames), and only the last few
+restored anchors (3 by default) are kept, whatever the video's length. See ``gop.py`` for why
 list 0 / list 1 are the nearest anchors.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -34,6 +35,7 @@ def restore_frames(
     *,
     max_batch: int = 8,
     max_waiting: int = 32,
+    list0_candidates: int = 3,
 ) -> Iterator[Restored]:
     """Restore a stream of frames; yields exactly one :class:`Restored` per input, in order.
 
@@ -42,15 +44,17 @@ def restore_frames(
         engine: the model runner.
         max_batch: most B-frames restored in one batch.
         max_waiting: B-frames held while waiting for the next anchor before they are restored
-            from the past anchor alone (bounds memory and delay on odd streams).
+            from the past anchors alone (bounds memory and delay on odd streams).
+        list0_candidates: restored anchors kept for list-0 vectors, which may point past the
+            nearest one in multi-reference streams (see ``models.select_reference``).
     """
-    anchor: Packed | None = None  # last restored I/P frame
-    waiting: list[Packed] = []  # B-frames after `anchor`, waiting for the next anchor
+    history: deque[Packed] = deque(maxlen=list0_candidates)  # restored anchors, nearest first
+    waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
 
     def flush_b(next_anchor: Packed | None) -> Iterator[Restored]:
         for start in range(0, len(waiting), max_batch):
             group = waiting[start:start + max_batch]
-            engine.restore(group, anchor, next_anchor)
+            engine.restore(group, list(history), [next_anchor] if next_anchor else [])
             for item in group:
                 yield Restored(item.frame, engine.planes(item))
         waiting.clear()
@@ -58,10 +62,11 @@ def restore_frames(
     for frame in frames:
         item = engine.pack(frame)
         if is_anchor(frame.pict_type):
-            engine.restore([item], anchor if frame.pict_type == "P" else None, None)
+            past = list(history) if frame.pict_type == "P" else []
+            engine.restore([item], past, [])
             yield from flush_b(item)
             yield Restored(frame, engine.planes(item))
-            anchor = item
+            history.appendleft(item)
         else:
             waiting.append(item)
             if len(waiting) >= max_waiting:
