@@ -4,7 +4,8 @@ Baselines are applied the way a user would run them: ffmpeg decodes the *compres
 with ``-export_side_data venc_params``, so the filters that read the stream's quantizers (spp,
 uspp, pp7, fspp) get them, and writes raw frames to a pipe. (Fed decoded pixels without that side
 data, spp, uspp and fspp pass frames through untouched and pp7 guesses.) FFmpeg's H.264 decoder
-is bit-exact, so the unfiltered frames equal redecode's own decode.
+is bit-exact, so the unfiltered frames equal redecode's own decode. Filters run on one thread:
+uspp's slice threading (FFmpeg 9.0) does not give the same frames from run to run.
 
 Quantizer scale: these filters were written for MPEG-1/2/4 quantiser scales (1..31). FFmpeg
 converts MPEG-2/MPEG-4 tables itself, but (up to 9.0 at least) hands H.264 QPs over unchanged,
@@ -107,7 +108,8 @@ class FilterRun:
         sizes = [a * b * dtype.itemsize for a, b in shapes]
         cmd = ffmpeg.command(
             "-nostdin", "-thread_type", "slice", "-export_side_data", "venc_params",
-            "-i", str(self.path), "-map", "0:v:0", "-vf", self.filter, "-fps_mode", "passthrough",
+            "-i", str(self.path), "-map", "0:v:0", "-filter_threads", "1", "-vf", self.filter,
+            "-fps_mode", "passthrough",
             "-f", "rawvideo", "-pix_fmt", self.pix_fmt, "pipe:1")
         with tempfile.TemporaryFile() as err:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err)

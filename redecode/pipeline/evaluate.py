@@ -602,30 +602,34 @@ def _run_jobs(jobs: list[PointJob], s: Settings) -> list[dict]:
             workers = min(s.jobs, len(jobs))
             threads = max(1, (os.cpu_count() or 1) // workers)
             ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
-                                        initargs=(threads,)) as pool:
+            pool = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_init,
+                                          initargs=(threads,))
+            try:
                 futures = {pool.submit(run_point, job): i for i, job in enumerate(jobs)}
-                try:
-                    for fut in cf.as_completed(futures):
-                        i = futures[fut]
-                        try:
-                            results[i] = fut.result()
-                        except Exception as e:  # noqa: BLE001 - a dead worker, say
-                            job = jobs[i]
-                            results[i] = {"source": job.source.label, "mode": job.mode,
-                                          "value": job.value, "variants": {}, "warnings": [],
-                                          "failures": [{"variant": None, "error": _one_line(e)}]}
-                        bar.update(1)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
+                for fut in cf.as_completed(futures):
+                    i = futures[fut]
+                    try:
+                        results[i] = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a worker died (out of memory, say)
+                        job = jobs[i]
+                        results[i] = {"source": job.source.label, "mode": job.mode,
+                                      "value": job.value, "variants": {}, "warnings": [],
+                                      "failures": [{"variant": None,
+                                                    "error": f"worker failed: {_one_line(e)}"}]}
+                    bar.update(1)
+            except BaseException:
+                # Ctrl-C / SIGTERM: drop queued points and do not wait for the running ones.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown(wait=True)
     points = [r for r in results if r is not None]
     said: set[str] = set()
     for p in points:
         for w in p.get("warnings", []):
-            if w not in said:
-                said.add(w)
+            # "<encoded file>: <what>" repeats for every point: say each <what> once
+            key = w.split(": ", 1)[1] if w.startswith(p.get("encoded") or "\0") else w
+            if key not in said:
+                said.add(key)
                 log.warning("%s", w)
         for f in p["failures"]:
             what = f"{p['source']} {p['mode']} {fmt_value(p['value'])}"

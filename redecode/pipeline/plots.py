@@ -65,7 +65,7 @@ def _log_axis(ax, lo: float, hi: float) -> None:
     ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
 
 
-def rd_plot(doc: dict, path: str | Path) -> Path:
+def rd_plot(doc: dict, path: str | Path, dpi: int = 110) -> Path:
     """PSNR-Y against bitrate: one panel per source, plus an average panel for several sources."""
     mode = doc["settings"]["mode"]
     sources = [d["label"] for d in doc["sources"]]
@@ -89,7 +89,7 @@ def rd_plot(doc: dict, path: str | Path) -> Path:
             if name == "decoded":
                 for xi, yi, li in zip(x, y, ladder):
                     ax.annotate(f"{mode.upper()} {li:g}", (xi, yi), textcoords="offset points",
-                                xytext=(4, -11), fontsize=7, color="#444444")
+                                xytext=(-5, 5), ha="right", fontsize=7, color="#444444")
         if rates:
             _log_axis(ax, min(rates), max(rates))
         ax.set_title(title, fontsize=10)
@@ -104,7 +104,7 @@ def rd_plot(doc: dict, path: str | Path) -> Path:
     fig.suptitle(f"{st['codec']}, preset {st['preset']}: PSNR-Y vs bitrate "
                  f"(BD-rate vs decoded, PCHIP)", fontsize=11)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)
     return Path(path)
 
@@ -170,10 +170,10 @@ def frames_plot(points: list[dict], doc: dict, path: str | Path, wanted: float |
     handles = [Line2D([], [], color=c, marker=mk, ls="", label=f"{t}-frame") for t, (c, mk) in TYPE_STYLE.items()]
     handles += [Line2D([], [], color=st["color"], ls=st["ls"], lw=1.4 if name == "decoded" else 1.1,
                        label=name) for name, st in styles.items()]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=8,
-               frameon=False)
-    rows = math.ceil(len(handles) / min(len(handles), 8))
-    fig.tight_layout(rect=(0, (0.3 + 0.22 * rows) / fig.get_figheight(), 1, 1))
+    ncol = len(handles) if len(handles) <= 11 else math.ceil(len(handles) / 2)
+    fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    rows = math.ceil(len(handles) / ncol)
+    fig.tight_layout(rect=(0, (0.12 + 0.2 * rows) / fig.get_figheight(), 1, 1))
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
