@@ -98,8 +98,11 @@ def rd_plot(doc: dict, path: str | Path, dpi: int = 110) -> Path:
         ax.set_ylabel("PSNR-Y (dB)")
         ax.grid(True, which="major", alpha=0.35)
         ax.grid(True, which="minor", alpha=0.12)
-        ax.legend(fontsize=7, loc="lower right", framealpha=0.85,
-                  title="BD-rate vs decoded: PCHIP", title_fontsize=7)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, loc="lower right", framealpha=0.85,
+                      title="BD-rate vs decoded: PCHIP", title_fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no results", ha="center", va="center", transform=ax.transAxes)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     st = doc["settings"]
