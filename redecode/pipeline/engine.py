@@ -75,16 +75,19 @@ class Engine:
         device: where tensors and the model live.
         half: use float16 on CUDA (ignored on the CPU).
         bit_depth: bits per sample of the frames' planes.
+        references: give P/B-frames their motion-compensated references; False restores every
+            frame through the intra path (the ablation of tools/bench_quality.py).
     """
 
     def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
-                 bit_depth: int = 8) -> None:
+                 bit_depth: int = 8, references: bool = True) -> None:
         # bit_depth is per video: set ``engine.bit_depth`` before each file.
         self.device = device
         self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.bit_depth = bit_depth
         self.identity = isinstance(model, Passthrough)
+        self.references = references
 
     @property
     def name(self) -> str:
@@ -117,6 +120,8 @@ class Engine:
         decoded = torch.stack([it.decoded for it in items])
         qp = torch.stack([models.qp_to_tensor(it.frame.qp, h, w) for it in items])
         ftype = torch.tensor([models.FRAME_TYPES[it.frame.pict_type] for it in items])
+        if not self.references:
+            l0 = l1 = []
         refs = [self._reference(items, decoded, lst, anchors)
                 for lst, anchors in (("l0", l0), ("l1", l1))]
         out = self.model(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
