@@ -286,3 +286,24 @@ def test_interrupt_leaves_no_partial_output(tmp_path, untrained, sig):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
     assert not dst.exists() and not partial.exists()
+
+
+def test_large_frames_are_restored_in_tiles_that_match_the_whole(clips):
+    """Tiling bounds memory; with a margin wider than the network's reach it changes nothing."""
+    from redecode import models
+
+    torch.manual_seed(0)
+    net = models.build("small")
+    torch.nn.init.normal_(net.tail.weight, std=0.02)  # a network that really changes pixels
+    _, frames = frames_of(clips.h264(), metadata=True)
+    frames = frames[:8]  # I, B, B, P, ...: every path
+    whole = Engine(net, torch.device("cpu"), tile=0)
+    tiled = Engine(net, torch.device("cpu"), tile=24, tile_margin=40)  # 160x96 luma: 4x2 tiles
+    a = list(restore_frames(iter(frames), whole))
+    b = list(restore_frames(iter(frames), tiled))
+    changed = 0
+    for x, y in zip(a, b):
+        for p, q in zip(x.planes, y.planes):
+            assert np.abs(p.astype(int) - q.astype(int)).max() <= 1
+        changed += int((x.planes[0] != x.frame.planes[0]).any())
+    assert changed == len(frames)

@@ -77,10 +77,14 @@ class Engine:
         bit_depth: bits per sample of the frames' planes.
         references: give P/B-frames their motion-compensated references; False restores every
             frame through the intra path (the ablation of tools/bench_quality.py).
+        tile: largest side, in packed pixels (half the luma size), run in one piece; larger
+            frames are restored in overlapping tiles so memory stays bounded (0: never tile).
+        tile_margin: overlap of the tiles, in packed pixels, on each side.
     """
 
     def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
-                 bit_depth: int = 8, references: bool = True) -> None:
+                 bit_depth: int = 8, references: bool = True, tile: int = 544,
+                 tile_margin: int = 48) -> None:
         # bit_depth is per video: set ``engine.bit_depth`` before each file.
         self.device = device
         self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
@@ -88,6 +92,7 @@ class Engine:
         self.bit_depth = bit_depth
         self.identity = isinstance(model, Passthrough)
         self.references = references
+        self.tile, self.tile_margin = tile, tile_margin
 
     @property
     def name(self) -> str:
@@ -124,10 +129,40 @@ class Engine:
             l0 = l1 = []
         refs = [self._reference(items, decoded, lst, anchors)
                 for lst, anchors in (("l0", l0), ("l1", l1))]
-        out = self.model(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
+        out = self._run(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
         out = out.clamp_(0.0, 1.0)
         for it, r in zip(items, out):
             it.restored = r
+
+    def _run(self, decoded: torch.Tensor, qp: torch.Tensor, ftype: torch.Tensor,
+             l0: models.Reference | None, l1: models.Reference | None) -> torch.Tensor:
+        """The model on whole frames, or on overlapping tiles when frames are large.
+
+        References arrive already moved into place (``select_reference`` returns zero
+        vectors), so a tile needs only the same window of every input. Tiles start on the
+        macroblock grid (8 packed pixels) and overlap by ``tile_margin`` on each side; only
+        their centres are kept.
+        """
+        _, _, h, w = decoded.shape
+        size, margin = self.tile, self.tile_margin
+        if not size or (h <= size and w <= size):
+            return self.model(decoded, qp, ftype, l0, l1)
+        out = torch.empty_like(decoded)
+        for y0 in range(0, h, size):
+            for x0 in range(0, w, size):
+                ty, tx = max(0, y0 - margin) // 8 * 8, max(0, x0 - margin) // 8 * 8
+                by, bx = min(h, y0 + size + margin), min(w, x0 + size + margin)
+
+                def win(t: torch.Tensor, cell: int) -> torch.Tensor:
+                    return t[..., ty // cell: -(-by // cell), tx // cell: -(-bx // cell)]
+
+                refs = [None if r is None else models.Reference(
+                    win(r.restored, 1), win(r.decoded, 1), win(r.vectors, 4), win(r.mask, 4))
+                    for r in (l0, l1)]
+                part = self.model(win(decoded, 1), win(qp, 8), ftype, *refs)
+                ye, xe = min(h, y0 + size), min(w, x0 + size)
+                out[..., y0:ye, x0:xe] = part[..., y0 - ty: ye - ty, x0 - tx: xe - tx]
+        return out
 
     def _reference(self, items: list[Packed], decoded: torch.Tensor, lst: str,
                    anchors: list[Packed]) -> models.Reference | None:
