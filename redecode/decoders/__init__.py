@@ -3,9 +3,9 @@
 from .frames import ColorTags, Frame, Motion, VideoInfo
 from .metadata import mpeg_step_to_qp, qstep
 from .motion import predict_from_reference
-from .reader import DecodeError, DecodeStats, VideoReader, open_video
+from .reader import DecodeError, DecodeStats, VideoReader, frame_planes, open_video
 
 __all__ = [
     "ColorTags", "DecodeError", "DecodeStats", "Frame", "Motion", "VideoInfo", "VideoReader",
-    "mpeg_step_to_qp", "open_video", "predict_from_reference", "qstep",
+    "frame_planes", "mpeg_step_to_qp", "open_video", "predict_from_reference", "qstep",
 ]

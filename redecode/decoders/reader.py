@@ -73,8 +73,17 @@ def _target_format(name: str, bits: int) -> str:
     return "yuv420p10le" if bits > 8 else "yuv420p"
 
 
-def _planes(frame: av.VideoFrame, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Copy the three planes of a planar frame out of FFmpeg's padded buffers."""
+def frame_planes(frame: av.VideoFrame, dtype: np.dtype | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copy the three planes of a planar Y'CbCr frame out of FFmpeg's padded buffers.
+
+    Args:
+        frame: a planar frame (yuv420p, yuv422p10le, ...).
+        dtype: sample type; default uint8 up to 8 bits, little-endian uint16 above.
+    """
+    if dtype is None:
+        bits = max(c.bits for c in frame.format.components)
+        dtype = np.dtype("<u2") if bits > 8 else np.dtype(np.uint8)
     out = []
     for plane in frame.planes[:3]:
         rows = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
@@ -278,7 +287,7 @@ class VideoReader:
             pts=self._pts(raw.pts),
             time_base=info.time_base,
             pict_type=ptype,
-            planes=_planes(raw, self._dtype),
+            planes=frame_planes(raw, self._dtype),
             qp=qp,
             motion=motion,
             key_frame=bool(raw.key_frame),

@@ -11,7 +11,7 @@ import av
 import cv2
 import numpy as np
 
-from ..decoders import open_video
+from ..decoders import frame_planes, open_video
 from .engine import Engine, Passthrough, pick_device
 from .metrics import psnr
 from .render import label, planes_to_rgb, save_png
@@ -39,12 +39,7 @@ class DemoResult:
 
 
 def _yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-    out = []
-    for p in f.planes:
-        rows = np.frombuffer(p, np.uint8).reshape(p.height, p.line_size)[:, : p.width]
-        out.append(rows.copy())
-    return out[0], out[1], out[2]
+    return frame_planes(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"))
 
 
 def run_demo(

@@ -27,7 +27,7 @@ import av
 import cv2
 import numpy as np
 
-from ..decoders import DecodeError, open_video
+from ..decoders import DecodeError, frame_planes, open_video
 
 Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -81,14 +81,7 @@ def planes_to_frame(planes: Planes, pix_fmt: str) -> av.VideoFrame:
 
 def frame_to_planes(frame: av.VideoFrame) -> Planes:
     """Copy the three planes of a planar frame out of FFmpeg's padded buffers."""
-    bits = max(c.bits for c in frame.format.components)
-    dtype = np.dtype("<u2") if bits > 8 else np.dtype(np.uint8)
-    out = []
-    for plane in frame.planes[:3]:
-        rows = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
-        rows = rows.reshape(plane.height, plane.line_size)[:, : plane.width * dtype.itemsize]
-        out.append(np.ascontiguousarray(rows).view(dtype))
-    return out[0], out[1], out[2]
+    return frame_planes(frame)
 
 
 def convert(planes: Planes, src_fmt: str, dst_fmt: str) -> Planes:
