@@ -112,7 +112,7 @@ def qp_grid(params, codec: str, width: int, height: int) -> np.ndarray:
     raw = np.frombuffer(params, np.uint8, count=start + params.nb_blocks * params.block_size)
     blocks = raw[start:].view(dtype)
     values = params.qp + blocks["delta_qp"]
-    q = np.full((gh, gw), int(np.median(values)) if len(values) else 0, np.int32)
+    q = np.full((gh, gw), params.qp, np.int32)
     ys = np.clip(blocks["src_y"] // 16, 0, gh - 1)
     xs = np.clip(blocks["src_x"] // 16, 0, gw - 1)
     q[ys, xs] = values
