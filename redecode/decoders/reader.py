@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -28,6 +29,11 @@ _PLANAR_YUV = {
     "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
 }
 _JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
+
+
+#: Frames between full garbage collections (see ``VideoReader.__iter__``); a collection takes
+#: ~75 ms with torch loaded, i.e. 0.25 ms a frame.
+GC_EVERY = 300
 
 
 class DecodeError(Exception):
@@ -325,8 +331,14 @@ class VideoReader:
         for is_packet, item in pending:
             if is_packet:
                 self._on_packet(item)
-            else:
-                yield self._frame(item)
+                continue
+            yield self._frame(item)
+            if self.stats.frames % GC_EVERY == 0:
+                # PyAV's frame.side_data and its frame reference each other: every frame
+                # whose metadata was read is cyclic garbage, and the few that reach the
+                # oldest generation pile up (measured: +20 MB over 1800 frames at 640x360).
+                # Collect them now and then.
+                gc.collect()
 
     # -- context manager ------------------------------------------------------------------
     def close(self) -> None:
