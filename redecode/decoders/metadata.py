@@ -51,27 +51,33 @@ def motion_grid(mvs: np.ndarray, width: int, height: int, block: int = 8) -> Mot
         Motion with l0/l1 (2, ceil(H/8), ceil(W/8)) float32 and their masks.
     """
     gh, gw = -(-height // block), -(-width // block)
-    vec = np.zeros((2, 2, gh, gw), np.float32)
-    mask = np.zeros((2, gh, gw), bool)
+    n = gh * gw
+    # Flat buffers written with one 1-D fancy assignment per block offset (4-D fancy indexing
+    # costs more than the rest together): vec is (list, component, cell), mask (list, cell).
+    vec = np.zeros(4 * n, np.float32)
+    mask = np.zeros(2 * n, bool)
     if len(mvs):
-        lst = (mvs["source"] > 0).astype(np.intp)
-        scale = np.maximum(mvs["motion_scale"].astype(np.float32), 1.0)
-        dx = mvs["motion_x"].astype(np.float32) / scale
-        dy = mvs["motion_y"].astype(np.float32) / scale
-        bw = mvs["w"].astype(np.intp)
-        bh = mvs["h"].astype(np.intp)
-        x0 = (mvs["dst_x"].astype(np.intp) - bw // 2) // block
-        y0 = (mvs["dst_y"].astype(np.intp) - bh // 2) // block
-        nx = np.maximum(bw // block, 1)
-        ny = np.maximum(bh // block, 1)
-        for oy in range(int(ny.max())):
-            for ox in range(int(nx.max())):
-                xs, ys = x0 + ox, y0 + oy
-                sel = (ox < nx) & (oy < ny) & (xs >= 0) & (xs < gw) & (ys >= 0) & (ys < gh)
-                li, yi, xi = lst[sel], ys[sel], xs[sel]
-                vec[li, 0, yi, xi] = dx[sel]
-                vec[li, 1, yi, xi] = dy[sel]
-                mask[li, yi, xi] = True
+        base = (mvs["source"] > 0) * (2 * n)  # offset of the entry's list in vec
+        scale = np.maximum(mvs["motion_scale"], 1).astype(np.float32)
+        dx = mvs["motion_x"] / scale
+        dy = mvs["motion_y"] / scale
+        bw = mvs["w"].astype(np.int32)
+        bh = mvs["h"].astype(np.int32)
+        x0 = (mvs["dst_x"] - bw // 2) // block
+        y0 = (mvs["dst_y"] - bh // 2) // block
+        wide, tall = bw > block, bh > block  # 16-pixel sides cover two grid cells
+        for oy, ox, extra in ((0, 0, None), (0, 1, wide), (1, 0, tall), (1, 1, wide & tall)):
+            cx, cy = x0 + ox, y0 + oy
+            ok = (cx >= 0) & (cx < gw) & (cy >= 0) & (cy < gh)
+            if extra is not None:
+                ok &= extra
+            cell = (cy * gw + cx)[ok]
+            b = base[ok]
+            vec[b + cell] = dx[ok]
+            vec[b + n + cell] = dy[ok]
+            mask[b // 2 + cell] = True
+    vec = vec.reshape(2, 2, gh, gw)
+    mask = mask.reshape(2, gh, gw)
     return Motion(block_size=block, l0=vec[0], l1=vec[1], l0_mask=mask[0], l1_mask=mask[1])
 
 
