@@ -21,7 +21,7 @@ from redecode.pipeline import evaluate as ev
 from redecode.pipeline import ffmpeg, report
 from redecode.pipeline.samples import camera_frames
 from redecode.pipeline.sources import SourceError, open_source, write_y4m
-from redecode.pipeline.sources import _rgb_to_planes as rgb_to_planes
+from redecode.pipeline.sources import rgb_to_planes
 
 W, H, N = 64, 64, 6
 QPS = ["32", "42"]

@@ -7,16 +7,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
-from ..decoders import frame_planes, open_video
+from ..decoders import open_video
 from .engine import Engine, Passthrough, pick_device
 from .metrics import psnr
 from .render import label, planes_to_rgb, save_png
 from .restore import RestoreError, make_engine, restore_file
 from .samples import camera_frames, encode_frames
+from .sources import rgb_to_planes
 from .writer import EncodeOptions
 
 log = logging.getLogger("redecode")
@@ -36,10 +36,6 @@ class DemoResult:
     @property
     def delta(self) -> float:
         return self.psnr_restored - self.psnr_decoded
-
-
-def _yuv420(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return frame_planes(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"))
 
 
 def run_demo(
@@ -72,7 +68,7 @@ def run_demo(
     restored = out / "restored.mkv"
     restore_file(compressed, restored, engine=engine, overwrite=True,
                  encode=EncodeOptions(codec="ffv1"))
-    pristine = [_yuv420(f) for f in source]
+    pristine = [rgb_to_planes(f, "yuv420p") for f in source]
     with open_video(compressed) as v:
         decoded = list(v)
     with open_video(restored, metadata=False) as v:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import numpy as np
 
 from ..decoders import Frame, VideoInfo, open_video
 from .engine import Engine
-from .scheduler import restore_frames
+from .scheduler import write_restored
 from .writer import EncodeOptions, OutputError, VideoWriter
 
 log = logging.getLogger("redecode")
@@ -210,15 +211,10 @@ def run_filter(
                     decoded_at[f.index] = time.perf_counter()
                     yield f
 
-            for r in restore_frames(timed(video), engine):
-                while others:
-                    sink.copy_packet(others.popleft())
-                sink.write(r.frame, r.planes)
+            for r in write_restored(timed(video), engine, sink, others):
                 stats.frames += 1
                 stats.emitted.append(video.stats.frames)
                 stats.latency.append(time.perf_counter() - decoded_at.pop(r.frame.index))
-            while others:
-                sink.copy_packet(others.popleft())
             sink.close()
             sink = None
             stats.damaged, stats.errors = video.stats.damaged, video.stats.errors
@@ -236,14 +232,11 @@ def run_filter(
 
 def unbuffered_stdin() -> IO[bytes]:
     """stdin as a raw file whose reads return as soon as data arrives."""
-    import sys
-
     return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)
 
 
 def unbuffered_stdout() -> IO[bytes]:
-    import sys
-
+    """stdout as a raw file: each frame goes to the pipe as it is written."""
     return open(sys.stdout.fileno(), "wb", buffering=0, closefd=False)
 
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from ..decoders import DecodeError, open_video
 from .engine import Engine, load_model, pick_device
-from .scheduler import restore_frames
+from .scheduler import write_restored
 from .writer import EncodeOptions, OutputError, VideoWriter
 
 log = logging.getLogger("redecode")
@@ -171,14 +171,9 @@ def restore_file(
                        leave=False, dynamic_ncols=True, file=sys.stderr)
             frames = 0
             with bar:
-                for out in restore_frames(video, engine, max_batch=max_batch):
-                    while others:
-                        writer.copy_packet(others.popleft())
-                    writer.write(out.frame, out.planes)
+                for _ in write_restored(video, engine, writer, others, max_batch=max_batch):
                     frames += 1
                     bar.update(1)
-            while others:
-                writer.copy_packet(others.popleft())
             damaged = video.stats.damaged
             writer.close()
             writer = None

@@ -13,12 +13,21 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from ..decoders import Frame
 from .engine import Engine, Packed
 from .gop import is_anchor
+
+
+class Sink(Protocol):
+    """Where restored frames go: an encoder/muxer (``VideoWriter``) or a raw frame writer."""
+
+    def write(self, frame: Frame, planes: tuple[np.ndarray, ...]) -> None: ...
+
+    def copy_packet(self, packet) -> None: ...
 
 
 @dataclass
@@ -72,3 +81,28 @@ def restore_frames(
             if len(waiting) >= max_waiting:
                 yield from flush_b(None)
     yield from flush_b(None)
+
+
+def write_restored(
+    frames: Iterable[Frame],
+    engine: Engine,
+    sink: Sink,
+    pending: deque,
+    *,
+    max_batch: int = 8,
+) -> Iterator[Restored]:
+    """Restore frames and write each to ``sink`` as soon as it is ready.
+
+    Packets of the input's other streams, collected in ``pending`` as the decoder demuxed them,
+    are muxed before each frame (and the rest at the end), so the output stays interleaved.
+
+    Yields:
+        Each restored frame, once written (for counting, progress and timing).
+    """
+    for out in restore_frames(frames, engine, max_batch=max_batch):
+        while pending:
+            sink.copy_packet(pending.popleft())
+        sink.write(out.frame, out.planes)
+        yield out
+    while pending:
+        sink.copy_packet(pending.popleft())

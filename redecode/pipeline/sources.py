@@ -79,16 +79,11 @@ def planes_to_frame(planes: Planes, pix_fmt: str) -> av.VideoFrame:
     return frame
 
 
-def frame_to_planes(frame: av.VideoFrame) -> Planes:
-    """Copy the three planes of a planar frame out of FFmpeg's padded buffers."""
-    return frame_planes(frame)
-
-
 def convert(planes: Planes, src_fmt: str, dst_fmt: str) -> Planes:
     """Planes of format ``src_fmt`` converted to ``dst_fmt`` (no copy when they are the same)."""
     if src_fmt == dst_fmt:
         return planes
-    return frame_to_planes(planes_to_frame(planes, src_fmt).reformat(format=dst_fmt))
+    return frame_planes(planes_to_frame(planes, src_fmt).reformat(format=dst_fmt))
 
 
 def _plane_shapes(width: int, height: int, pix_fmt: str) -> list[tuple[int, int]]:
@@ -135,7 +130,7 @@ class Source:
             yield from self._read_raw()
         elif self.kind == "images":
             for p in self.images:
-                yield _rgb_to_planes(_read_image(p, (self.width, self.height)), self.pix_fmt)
+                yield rgb_to_planes(_read_image(p, (self.width, self.height)), self.pix_fmt)
         else:
             try:
                 with open_video(self.path, metadata=False) as video:
@@ -206,8 +201,9 @@ def _read_image(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _rgb_to_planes(rgb: np.ndarray, pix_fmt: str) -> Planes:
-    return frame_to_planes(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+def rgb_to_planes(rgb: np.ndarray, pix_fmt: str) -> Planes:
+    """An RGB uint8 (H, W, 3) picture as planes of ``pix_fmt``, converted as FFmpeg does."""
+    return frame_planes(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
                            .reformat(format=pix_fmt))
 
 
