@@ -261,3 +261,37 @@ def test_user_mistakes_are_one_line_errors(bad, tmp_path, capsys):
     assert md.main(["--out", str(tmp_path / "x"), "--no-builtin"] + bad) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("make_dataset: ")
+
+
+def test_dead_leaves_pictures_are_deterministic_and_cover_the_frame():
+    a = lib.dead_leaves(np.random.default_rng(3), width=320, height=240)
+    b = lib.dead_leaves(np.random.default_rng(3), width=320, height=240)
+    c = lib.dead_leaves(np.random.default_rng(4), width=320, height=240)
+    assert a.shape == (240, 320, 3) and a.dtype == np.uint8
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    # leaves cover the frame: no flat background colour shows through over large areas
+    _, counts = np.unique(a.reshape(-1, 3) // 8, axis=0, return_counts=True)
+    assert counts.max() < 0.1 * a.shape[0] * a.shape[1]
+    assert a.std() > 20
+
+
+def test_builtin_collections_lomiri_and_dead_leaves(tmp_path, monkeypatch):
+    monkeypatch.setattr(lib, "DEAD_LEAVES_IMAGES", 3)
+    monkeypatch.setattr(lib, "DEAD_LEAVES_SIZE", (160, 128))
+    lomiri = tmp_path / "backgrounds"
+    lomiri.mkdir()
+    cv2.imwrite(str(lomiri / lib.LOMIRI_PHOTOS[0].file), sample_photo()[:, :, ::-1])
+    gen = tmp_path / "sources"
+    sources, missing = lib.builtin_sources(("lomiri", "deadleaves"), None, lomiri, gen, seed=1)
+    photos = [s for s in sources if s.key.startswith("lomiri/")]
+    leaves = [s for s in sources if s.key.startswith("deadleaves/")]
+    assert [s.licence for s in photos] == [lib.LOMIRI_PHOTOS[0].licence]
+    assert len(missing) == len(lib.LOMIRI_PHOTOS) - 1
+    assert all(p.licence in ("CC0-1.0", "CC-BY-4.0") for p in lib.LOMIRI_PHOTOS)
+    assert len(leaves) == lib.DEAD_LEAVES_IMAGES and all(s.split == "train" for s in leaves)
+    assert abs(sum(s.weight for s in leaves) - 4.0) < 1e-9
+    first = Path(leaves[0].path)
+    stamp = first.stat().st_mtime_ns
+    again, _ = lib.builtin_sources(("deadleaves",), None, None, gen, seed=1)
+    assert [s.path for s in again] == [s.path for s in leaves]
+    assert first.stat().st_mtime_ns == stamp  # drawn once, then reused

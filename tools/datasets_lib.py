@@ -82,6 +82,28 @@ MATE_PHOTOS = (
 
 DEFAULT_MATE_DIR = "/usr/share/backgrounds/mate/nature"
 
+# Debian package lomiri-wallpapers-16.04 (bookworm): only the photographs that
+# /usr/share/doc/lomiri-wallpapers-16.04/copyright puts under CC0-1.0 or CC-BY-4.0 (attribution
+# kept here, in docs/data.md and in the manifest). Left out: the CC-BY-SA ones (share-alike).
+# Install: apt-get install lomiri-wallpapers-16.04.
+LOMIRI_PHOTOS = (
+    Photo("lomiri", "aitzgorri_by_Aitzol_Berasategi.jpg", "CC-BY-4.0", "Aitzol Berasategi"),
+    Photo("lomiri", "friends_by_Aitzol_Berasategi.jpg", "CC-BY-4.0", "Aitzol Berasategi"),
+    Photo("lomiri", "life_by_Aitzol_Berasategi.jpg", "CC-BY-4.0", "Aitzol Berasategi"),
+    Photo("lomiri", "picosdeeuropa_by_Aitzol_Berasategi.jpg", "CC-BY-4.0", "Aitzol Berasategi"),
+    Photo("lomiri", "sunset_by_Aitzol_Berasategi.jpg", "CC-BY-4.0", "Aitzol Berasategi"),
+    Photo("lomiri", "Picture_0B_by_freespace.jpg", "CC-BY-4.0", "freespace"),
+    Photo("lomiri", "Picture_1A_by_freespace.jpg", "CC-BY-4.0", "freespace"),
+    Photo("lomiri", "umang_by_Abhishek_Mudgal.jpg", "CC-BY-4.0", "Abhishek Mudgal"),
+    Photo("lomiri", "Wine_by_Jakkub_Mede.jpg", "CC-BY-4.0", "Jakkub Mede"),
+    Photo("lomiri", "seeding_by_Clements_Engelhardt.jpg", "CC0-1.0", "Clemens Engelhardt"),
+)
+DEFAULT_LOMIRI_DIR = "/usr/share/backgrounds"
+
+#: Procedural "dead leaves" pictures (see ``dead_leaves``) drawn per build: count and size.
+DEAD_LEAVES_IMAGES = 48
+DEAD_LEAVES_SIZE = (1280, 960)
+
 
 @dataclass(frozen=True)
 class Source:
@@ -111,14 +133,22 @@ def skimage_data_dir() -> Path | None:
 
 
 def builtin_sources(collections: tuple[str, ...] = ("skimage", "mate"),
-                    mate_dir: str | os.PathLike | None = DEFAULT_MATE_DIR) -> tuple[
+                    mate_dir: str | os.PathLike | None = DEFAULT_MATE_DIR,
+                    lomiri_dir: str | os.PathLike | None = DEFAULT_LOMIRI_DIR,
+                    generated_dir: str | os.PathLike | None = None, seed: int = 0) -> tuple[
         list[Source], list[str]]:
     """The built-in photographs of the given collections that are present on this machine,
-    and the names of those that are missing."""
+    and the names of those that are missing. The ``deadleaves`` collection is drawn (from
+    ``seed``) into ``generated_dir``."""
     out: list[Source] = []
     notes: list[str] = []
-    roots = {"skimage": skimage_data_dir(), "mate": Path(mate_dir) if mate_dir else None}
-    for photo in SKIMAGE_PHOTOS + MATE_PHOTOS:
+    roots = {"skimage": skimage_data_dir(), "mate": Path(mate_dir) if mate_dir else None,
+             "lomiri": Path(lomiri_dir) if lomiri_dir else None}
+    if "deadleaves" in collections:
+        if generated_dir is None:
+            raise ValueError("the deadleaves collection needs a folder to draw into")
+        out += dead_leaves_sources(Path(generated_dir), seed)
+    for photo in SKIMAGE_PHOTOS + MATE_PHOTOS + LOMIRI_PHOTOS:
         if photo.collection not in collections:
             continue
         root = roots[photo.collection]
@@ -195,6 +225,103 @@ def user_sources(dirs: list[str], val_fraction: float, frames: int) -> tuple[
                   split="val" if key in val_keys else "train", duration=dur, rate=rate)
            for key, path, kind, dur, rate in found]
     return out, skipped
+
+
+def dead_leaves_sources(folder: Path, seed: int) -> list[Source]:
+    """Draw the procedural training pictures into ``folder`` (kept if already there) as sources.
+
+    Weighted so that all of them together count as much as four photographs: they teach edges,
+    occlusions and textures at every scale, the photographs teach what scenes look like.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    count = DEAD_LEAVES_IMAGES
+    for i in range(count):
+        path = folder / f"deadleaves_{seed}_{i:03d}.png"
+        if not path.is_file():
+            img = dead_leaves(np.random.default_rng([seed, 7, i]), *DEAD_LEAVES_SIZE)
+            tmp = path.with_suffix(".tmp.png")
+            cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            os.replace(tmp, path)
+        out.append(Source(key=f"deadleaves/{path.name}", path=str(path), kind="image",
+                          split="train", licence="generated (CC0)", author="redecode",
+                          weight=4.0 / count))
+    return out
+
+
+def dead_leaves(rng: np.random.Generator, width: int = 1280, height: int = 960) -> np.ndarray:
+    """A "dead leaves" picture: occluding shapes with power-law sizes, as RGB uint8 (H, W, 3).
+
+    Shapes (discs, ellipses, rotated rectangles, polygons) fall one over the other with radii
+    distributed as r^-3 (the scale invariance of natural images); each is filled with a colour
+    gradient, and some with stripes or fine noise texture; edges are anti-aliased. Parts are
+    blurred (depth of field) and light sensor noise is added.
+    """
+    img = np.empty((height, width, 3), np.float32)
+    img[:] = _leaf_colour(rng)
+    r_min, r_max = 4.0, 0.3 * min(width, height)
+    n = int(rng.integers(8000, 14000))  # enough leaves to cover the picture several times over
+    # inverse CDF of p(r) ~ r^-3 on [r_min, r_max]
+    u = rng.random(n)
+    radii = (r_min ** -2 - u * (r_min ** -2 - r_max ** -2)) ** -0.5
+    for r in radii:
+        cx, cy = rng.uniform(-r, width + r), rng.uniform(-r, height + r)
+        x0, x1 = max(0, int(cx - r - 2)), min(width, int(cx + r + 3))
+        y0, y1 = max(0, int(cy - r - 2)), min(height, int(cy + r + 3))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        lx, ly = cx - x0, cy - y0  # centre in the patch
+        kind = rng.random()
+        if kind < 0.4:
+            axes = (max(1, int(r * 16)), max(1, int(r * 16 * rng.uniform(0.3, 1.0))))
+            cv2.ellipse(mask, (int(lx * 16), int(ly * 16)), axes, float(rng.uniform(0, 180)),
+                        0, 360, 255, -1, cv2.LINE_AA, 4)
+        else:
+            sides = 4 if kind < 0.75 else int(rng.integers(3, 8))
+            if sides == 4:  # a rotated rectangle
+                ang = np.array([0.25, 0.75, 1.25, 1.75]) * np.pi + rng.uniform(0, np.pi)
+                rad = np.full(4, r)
+                pts = np.stack([rad * np.cos(ang), rad * np.sin(ang) * rng.uniform(0.3, 1.0)], 1)
+            else:
+                ang = np.sort(rng.uniform(0, 2 * np.pi, sides))
+                rad = r * rng.uniform(0.5, 1.0, sides)
+                pts = np.stack([rad * np.cos(ang), rad * np.sin(ang)], 1)
+            pts = pts + [lx, ly]
+            cv2.fillPoly(mask, [np.round(pts * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        if not mask.any():
+            continue
+        a = mask.astype(np.float32)[..., None] / 255.0
+        sy, sx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        grad = rng.normal(0, 40, (2, 3)).astype(np.float32) / max(r, 4.0)
+        fill = _leaf_colour(rng) + (sx - cx)[..., None] * grad[0] + (sy - cy)[..., None] * grad[1]
+        t = rng.random()
+        if t < 0.2 and r > 6:  # stripes
+            period = rng.uniform(2.5, 20)
+            theta = rng.uniform(0, np.pi)
+            wave = np.sin((sx * np.cos(theta) + sy * np.sin(theta)) * 2 * np.pi / period)
+            fill += wave[..., None] * rng.uniform(10, 50) * rng.choice([-1.0, 1.0], 3)
+        elif t < 0.5 and r > 6:  # fine texture
+            sigma = rng.uniform(0.5, 2.5)
+            noise = cv2.GaussianBlur(rng.normal(0, 1, sx.shape).astype(np.float32), (0, 0), sigma)
+            fill += (noise / (noise.std() + 1e-6))[..., None] * rng.uniform(4, 25)
+        patch = img[y0:y1, x0:x1]
+        patch[:] = patch * (1 - a) + fill * a
+    if rng.random() < 0.6:  # depth of field: blur a soft region
+        blurred = cv2.GaussianBlur(img, (0, 0), rng.uniform(1.0, 4.0))
+        w = np.zeros((height, width), np.float32)
+        cv2.circle(w, (int(rng.uniform(0, width)), int(rng.uniform(0, height))),
+                   int(rng.uniform(0.2, 0.6) * width), 1.0, -1)
+        w = cv2.GaussianBlur(w, (0, 0), 40)[..., None]
+        img = img * (1 - w) + blurred * w
+    img = cv2.GaussianBlur(img, (0, 0), 0.6)  # optics: no edge is sharper than a lens makes it
+    img += rng.normal(0, rng.uniform(0, 2.0), img.shape).astype(np.float32)
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+
+
+def _leaf_colour(rng: np.random.Generator) -> np.ndarray:
+    """A colour with the low saturation most natural surfaces have: a grey plus a small tint."""
+    return (rng.uniform(10, 245) + rng.normal(0, 30, 3)).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -117,12 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--source", action="append", default=[], metavar="DIR",
                    help="folder of images and/or videos to use too (repeatable)")
     p.add_argument("--builtin", default="skimage,mate",
-                   help="built-in photo collections to use: skimage (CC0 / public domain), "
-                        "mate (GPL-2+, Debian package mate-backgrounds) (default: both)")
+                   help="built-in collections to use: skimage (CC0 / public domain), "
+                        "mate (GPL-2+, Debian package mate-backgrounds), lomiri (CC0 / CC-BY-4.0, "
+                        "Debian package lomiri-wallpapers-16.04), deadleaves (procedural, drawn "
+                        "into OUT/sources) (default: skimage,mate)")
     p.add_argument("--no-builtin", action="store_true",
                    help="use only --source folders, not the built-in photographs")
     p.add_argument("--mate-dir", default=lib.DEFAULT_MATE_DIR,
                    help="folder of the mate-backgrounds nature photos (default %(default)s)")
+    p.add_argument("--lomiri-dir", default=lib.DEFAULT_LOMIRI_DIR,
+                   help="folder of the lomiri-wallpapers-16.04 photos (default %(default)s)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of --source files kept for validation (default 0.1, at least 1)")
     p.add_argument("--val-ladder", action="store_true",
@@ -381,12 +385,14 @@ def collect_sources(args) -> tuple[list[lib.Source], list[str]]:
     sources: list[lib.Source] = []
     notes: list[str] = []
     collections = tuple(c for c in args.builtin.split(",") if c) if not args.no_builtin else ()
-    unknown = set(collections) - {"skimage", "mate"}
+    known = ("skimage", "mate", "lomiri", "deadleaves")
+    unknown = set(collections) - set(known)
     if unknown:
         raise UsageError(f"--builtin: unknown collection(s) {', '.join(sorted(unknown))} "
-                         "(known: skimage, mate)")
+                         f"(known: {', '.join(known)})")
     if collections:
-        sources, notes = lib.builtin_sources(collections, args.mate_dir)
+        sources, notes = lib.builtin_sources(collections, args.mate_dir, args.lomiri_dir,
+                                             Path(args.out) / "sources", args.seed)
     try:
         user, skipped = lib.user_sources(args.source, args.val_fraction, args.frames)
     except FileNotFoundError as e:

@@ -87,6 +87,7 @@ class TrainConfig:
         crop: luma crop side in pixels, a multiple of 16 (clipped to the smallest clip).
         lr, min_lr, warmup: AdamW learning rate, cosine floor and linear warm-up steps.
         weight_decay, grad_clip: AdamW weight decay; gradient norm clip (0 = off).
+        loss: "charbonnier" (robust, L1-like) or "mse" (what PSNR measures).
         charbonnier_eps: epsilon of the Charbonnier loss (in [0, 1] pixel units).
         chroma_weight: weight of the two chroma channels against the four luma ones.
         detach_refs: stop gradients at restored references (truncated unrolling).
@@ -116,6 +117,7 @@ class TrainConfig:
     warmup: int = 1000
     weight_decay: float = 1e-4
     grad_clip: float = 1.0
+    loss: str = "charbonnier"
     charbonnier_eps: float = 1e-3
     chroma_weight: float = 1.0
     detach_refs: bool = False
@@ -136,6 +138,8 @@ class TrainConfig:
                 raise TrainError(f"{name} must be >= 1")
         if self.crop % 16:
             raise TrainError(f"crop must be a multiple of 16 (the macroblock grid), got {self.crop}")
+        if self.loss not in ("charbonnier", "mse"):
+            raise TrainError(f"loss must be charbonnier or mse, got {self.loss!r}")
         if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0:
             raise TrainError("lr and charbonnier_eps must be > 0, min_lr >= 0")
 
@@ -388,9 +392,12 @@ def _forward(
     return model(decoded, qp, frame_type, refs[0], refs[1])
 
 
-def charbonnier(x: Tensor, y: Tensor, eps: float, chroma_weight: float) -> Tensor:
-    """Mean Charbonnier distance over (B, 6, h, w), chroma channels weighted."""
-    d = torch.sqrt((x - y).square() + eps * eps)
+def frame_loss(x: Tensor, y: Tensor, cfg: TrainConfig) -> Tensor:
+    """Mean Charbonnier distance or squared error over (B, 6, h, w), chroma channels weighted."""
+    d = (x - y).square()
+    if cfg.loss == "charbonnier":
+        d = torch.sqrt(d + cfg.charbonnier_eps ** 2)
+    chroma_weight = cfg.chroma_weight
     w = d.new_tensor([1.0, 1.0, 1.0, 1.0, chroma_weight, chroma_weight]).view(1, 6, 1, 1)
     return (d * w).mean(dim=(0, 2, 3)).sum() / w.sum()
 
@@ -414,7 +421,7 @@ def unroll(model: RestorationNet, runs: Sequence[Run], device: torch.device, cfg
                 restored[b][t] = o
             if scored:
                 target = torch.stack([runs[b].view.frame(t).pristine for b, t in items]).to(device)
-                losses.append(charbonnier(out, target, cfg.charbonnier_eps, cfg.chroma_weight) * len(items))
+                losses.append(frame_loss(out, target, cfg) * len(items))
                 count += len(items)
     return torch.stack(losses).sum() / count
 
