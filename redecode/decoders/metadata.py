@@ -15,6 +15,7 @@ Facts these functions rely on (checked with PyAV 18.1 / FFmpeg 8.1, see DESIGN.m
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -51,34 +52,33 @@ def motion_grid(mvs: np.ndarray, width: int, height: int, block: int = 8) -> Mot
         Motion with l0/l1 (2, ceil(H/8), ceil(W/8)) float32 and their masks.
     """
     gh, gw = -(-height // block), -(-width // block)
-    n = gh * gw
-    # Flat buffers written with one 1-D fancy assignment per block offset (4-D fancy indexing
-    # costs more than the rest together): vec is (list, component, cell), mask (list, cell).
-    vec = np.zeros(4 * n, np.float32)
+    # The grid gets a margin of one cell on the left and top and two on the right and bottom:
+    # blocks (or the halves of 16-pixel blocks) outside the frame land there and are cropped.
+    gwp = gw + 3
+    n = (gh + 3) * gwp
+    # One scatter per output: every entry names 4 cells (its block's 1, 2 or 4 cells, the top-
+    # left one repeated), and (dx, dy) travel together as one float32 pair viewed as int64.
+    # Laid out (4, entries) so numpy's inner loops run over the entries.
+    pairs = np.zeros(2 * n, np.int64)  # (list, cell) -> (dx, dy)
     mask = np.zeros(2 * n, bool)
     if len(mvs):
-        base = (mvs["source"] > 0) * (2 * n)  # offset of the entry's list in vec
+        # dst is the block's centre, so (dst - 1) // block is its top-left cell
+        x0 = np.clip((mvs["dst_x"] - 1) // block + 1, 0, gw + 1)
+        y0 = np.clip((mvs["dst_y"] - 1) // block + 1, 0, gh + 1)
+        key = (mvs["source"] > 0) * n + (y0 * gwp + x0)
+        shape = (mvs["w"] > block) + 2 * (mvs["h"] > block)  # 16-pixel sides cover 2 cells
+        spill = np.array([[0, 0, 0, 0], [0, 1, 0, 1], [0, gwp, 0, gwp], [0, 1, gwp, gwp + 1]])
+        cells = (np.take(spill.T, shape, axis=1) + key).ravel()
         scale = np.maximum(mvs["motion_scale"], 1).astype(np.float32)
-        dx = mvs["motion_x"] / scale
-        dy = mvs["motion_y"] / scale
-        bw = mvs["w"].astype(np.int32)
-        bh = mvs["h"].astype(np.int32)
-        x0 = (mvs["dst_x"] - bw // 2) // block
-        y0 = (mvs["dst_y"] - bh // 2) // block
-        wide, tall = bw > block, bh > block  # 16-pixel sides cover two grid cells
-        for oy, ox, extra in ((0, 0, None), (0, 1, wide), (1, 0, tall), (1, 1, wide & tall)):
-            cx, cy = x0 + ox, y0 + oy
-            ok = (cx >= 0) & (cx < gw) & (cy >= 0) & (cy < gh)
-            if extra is not None:
-                ok &= extra
-            cell = (cy * gw + cx)[ok]
-            b = base[ok]
-            vec[b + cell] = dx[ok]
-            vec[b + n + cell] = dy[ok]
-            mask[b // 2 + cell] = True
-    vec = vec.reshape(2, 2, gh, gw)
-    mask = mask.reshape(2, gh, gw)
-    return Motion(block_size=block, l0=vec[0], l1=vec[1], l0_mask=mask[0], l1_mask=mask[1])
+        vec = np.empty((len(mvs), 2), np.float32)
+        np.divide(mvs["motion_x"], scale, out=vec[:, 0])
+        np.divide(mvs["motion_y"], scale, out=vec[:, 1])
+        pairs[cells] = np.tile(vec.view(np.int64).ravel(), 4)
+        mask[cells] = True
+    grid = pairs.view(np.float32).reshape(2, gh + 3, gwp, 2)[:, 1:gh + 1, 1:gw + 1]
+    grid = np.ascontiguousarray(grid.transpose(0, 3, 1, 2))  # (list, component, y, x)
+    mask = np.ascontiguousarray(mask.reshape(2, gh + 3, gwp)[:, 1:gh + 1, 1:gw + 1])
+    return Motion(block_size=block, l0=grid[0], l1=grid[1], l0_mask=mask[0], l1_mask=mask[1])
 
 
 def empty_motion(width: int, height: int, block: int = 8) -> Motion:
@@ -101,6 +101,18 @@ def mpeg_step_to_qp(step: np.ndarray) -> np.ndarray:
 _BLOCK_FIELDS = ["src_x", "src_y", "w", "h", "delta_qp"]
 
 
+@functools.lru_cache(maxsize=4)
+def _block_dtype(itemsize: int) -> np.dtype:
+    """``AVVideoBlockParams`` as a numpy dtype (FFmpeg may pad it: ``itemsize``)."""
+    return np.dtype({"names": _BLOCK_FIELDS, "formats": ["<i4"] * 5,
+                     "offsets": [0, 4, 8, 12, 16], "itemsize": itemsize})
+
+
+@functools.lru_cache(maxsize=8)
+def _raster(count: int) -> np.ndarray:
+    return np.arange(count)
+
+
 def qp_grid(params, codec: str, width: int, height: int) -> np.ndarray:
     """Per-macroblock luma QP on the H.264 scale, shaped (ceil(H/16), ceil(W/16)).
 
@@ -112,16 +124,16 @@ def qp_grid(params, codec: str, width: int, height: int) -> np.ndarray:
         codec: FFmpeg codec name; MPEG-1/2/4 steps are converted (see module docstring).
     """
     gh, gw = -(-height // 16), -(-width // 16)
-    dtype = np.dtype({"names": _BLOCK_FIELDS, "formats": ["<i4"] * 5,
-                      "offsets": [0, 4, 8, 12, 16], "itemsize": params.block_size})
     start = params.blocks_offset
     raw = np.frombuffer(params, np.uint8, count=start + params.nb_blocks * params.block_size)
-    blocks = raw[start:].view(dtype)
+    blocks = raw[start:].view(_block_dtype(params.block_size))
     values = params.qp + blocks["delta_qp"]
-    q = np.full((gh, gw), params.qp, np.int32)
-    ys = np.clip(blocks["src_y"] // 16, 0, gh - 1)
-    xs = np.clip(blocks["src_x"] // 16, 0, gw - 1)
-    q[ys, xs] = values
+    cells = (blocks["src_y"] >> 4) * gw + (blocks["src_x"] >> 4)
+    if len(cells) == gh * gw and np.array_equal(cells, _raster(gh * gw)):
+        q = values.reshape(gh, gw)  # one block per macroblock in raster order (H.264, MPEG)
+    else:
+        q = np.full((gh, gw), params.qp, np.int32)
+        q[np.clip(blocks["src_y"] >> 4, 0, gh - 1), np.clip(blocks["src_x"] >> 4, 0, gw - 1)] = values
     return mpeg_step_to_qp(q) if codec in MPEG_STEP_CODECS else q.astype(np.int16)
 
 

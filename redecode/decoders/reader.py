@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import queue
@@ -17,6 +16,8 @@ import av
 import numpy as np
 
 from .frames import ColorTags, Frame, VideoInfo
+from av.sidedata.sidedata import SideDataContainer
+
 from .metadata import MOTION_CODECS, QP_CODECS, empty_motion, motion_grid, picture_type, qp_grid
 
 log = logging.getLogger("redecode")
@@ -30,10 +31,6 @@ _PLANAR_YUV = {
 }
 _JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
 
-
-#: Frames between full garbage collections (see ``VideoReader.__iter__``); a collection takes
-#: ~75 ms with torch loaded, i.e. 0.25 ms a frame.
-GC_EVERY = 300
 
 
 class DecodeError(Exception):
@@ -112,7 +109,7 @@ class VideoReader:
         metadata: bool = True,
         format: str | None = None,
         on_packet: Callable[[av.Packet], None] | None = None,
-        prefetch: bool = True,
+        prefetch: bool = False,
         probe_bytes: int | None = None,
     ) -> None:
         self.name = _source_name(source)
@@ -268,7 +265,9 @@ class VideoReader:
             raw = raw.reformat(format=info.pix_fmt)
         ptype = picture_type(raw.pict_type, raw.key_frame)
         qp = motion = None
-        side = raw.side_data if self._metadata else None
+        # A container of our own: ``raw.side_data`` caches one on the frame, and the two then
+        # reference each other, so every frame would wait for a full garbage collection.
+        side = SideDataContainer(raw) if self._metadata else None
         if side is not None and info.has_qp:
             params = side.get("VIDEO_ENC_PARAMS")
             if params is not None:
@@ -333,12 +332,6 @@ class VideoReader:
                 self._on_packet(item)
                 continue
             yield self._frame(item)
-            if self.stats.frames % GC_EVERY == 0:
-                # PyAV's frame.side_data and its frame reference each other: every frame
-                # whose metadata was read is cyclic garbage, and the few that reach the
-                # oldest generation pile up (measured: +20 MB over 1800 frames at 640x360).
-                # Collect them now and then.
-                gc.collect()
 
     # -- context manager ------------------------------------------------------------------
     def close(self) -> None:
@@ -419,7 +412,7 @@ def open_video(
     metadata: bool = True,
     format: str | None = None,
     on_packet: Callable[[av.Packet], None] | None = None,
-    prefetch: bool = True,
+    prefetch: bool = False,
     probe_bytes: int | None = None,
 ) -> VideoReader:
     """Open a video for decoding with its bitstream metadata.
@@ -433,7 +426,9 @@ def open_video(
             handed to it as they are demuxed, for copying them unchanged. It is called from
             the iterating thread, in file order relative to the frames.
         prefetch: decode in a background thread a few frames ahead, so that decoding overlaps
-            the metadata work and whatever the consumer does with each frame.
+            what the consumer does with each frame. Worth it only when the consumer spends its
+            time outside the GIL (torch, encoders: the restore pipeline turns it on); for plain
+            iteration the hand-over between threads costs more than it saves.
         probe_bytes: read at most this much (and 0.5 s of stream) to find the streams before
             decoding starts, instead of FFmpeg's 5 MB / 5 s; for live pipes.
 

@@ -199,7 +199,7 @@ def run_filter(
     sink = None
     try:
         with open_video(source, format=input_format, on_packet=others.append,
-                        probe_bytes=probe_bytes) as video:
+                        probe_bytes=probe_bytes, prefetch=True) as video:
             info = video.info
             engine.bit_depth = info.bit_depth
             sink = make_sink(out, info, fmt, encode or EncodeOptions(), video.container,

@@ -162,7 +162,8 @@ def restore_file(
     others: deque = deque()
     writer: VideoWriter | None = None
     try:
-        with open_video(src, format=input_format, on_packet=others.append) as video:
+        # prefetch: decoding overlaps the model and the encoder, which run outside the GIL
+        with open_video(src, format=input_format, on_packet=others.append, prefetch=True) as video:
             info = video.info
             engine.bit_depth = info.bit_depth
             writer = VideoWriter(tmp, info, encode, copy_from=video.container,
