@@ -233,6 +233,16 @@ def test_motion_grid_matches_a_plain_loop_on_real_streams(clips, which):
     assert checked > 50
 
 
+def test_encode_frames_takes_packed_yuv420p(tmp_path):
+    y = np.tile(np.arange(64, dtype=np.uint8) * 3, (48, 1))
+    packed = np.concatenate([y, np.full((24, 64), 100, np.uint8)])  # (H * 3/2, W)
+    path = encode_frames(tmp_path / "p.mkv", [packed] * 3, input_format="yuv420p",
+                         options={"qp": "0"})
+    with open_video(path) as video:
+        assert (video.info.width, video.info.height) == (64, 48)
+        np.testing.assert_array_equal(next(iter(video)).planes[0], y)
+
+
 def test_lossless_planes_are_exact(tmp_path):
     rgb = list(camera_frames(96, 64, 5, seed=7))
     path = encode_frames(tmp_path / "lossless.mkv", rgb, options={"qp": "0", "bf": "2"})

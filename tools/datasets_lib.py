@@ -635,10 +635,8 @@ def to_yuv420(frames: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def encode_yuv420(path: str, packed: list[np.ndarray], width: int, height: int,
                   options: dict[str, str], rate: int = 25) -> None:
-    """Encode packed yuv420p frames ((H*3/2, W) arrays) with libx264 into an MP4 file.
-
-    (``samples.encode_frames`` takes the stream height from the array, which is H*3/2 here.)
-    """
+    """Encode packed yuv420p frames ((H*3/2, W) arrays) with libx264 into an MP4 file, with
+    one encoder thread (``samples.encode_frames`` leaves PyAV's thread count alone)."""
     with av.open(path, "w") as out:
         stream = out.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height

@@ -24,7 +24,7 @@ import numpy as np
 from ..decoders import Frame, VideoInfo, open_video
 from .engine import Engine
 from .scheduler import write_restored
-from .writer import EncodeOptions, OutputError, VideoWriter
+from .writer import EncodeOptions, OutputError, VideoWriter, find_encoder
 
 log = logging.getLogger("redecode")
 
@@ -118,14 +118,6 @@ class FfmpegSink(RawSink):
         self.proc.wait()
 
 
-def _pyav_has_encoder(codec: str) -> bool:
-    try:
-        av.codec.Codec(codec, "w")
-        return True
-    except (av.error.FFmpegError, ValueError):
-        return False
-
-
 def make_sink(out: IO[bytes], info: VideoInfo, fmt: str, encode: EncodeOptions,
               container: av.container.InputContainer | None, video_index: int,
               seekable: bool):
@@ -140,7 +132,7 @@ def make_sink(out: IO[bytes], info: VideoInfo, fmt: str, encode: EncodeOptions,
     muxer = MUXERS[fmt]
     if muxer in NEEDS_SEEK and not seekable:
         raise OutputError(f"{fmt} needs a seekable output; on a pipe use nut, mkv or mpegts")
-    if not _pyav_has_encoder(encode.codec):
+    if find_encoder(encode.codec) is None:
         return FfmpegSink(out, info, encode, muxer)
     copy = container if muxer in ("nut", "matroska", "mpegts") else None
     return VideoWriter(out, info, encode, copy_from=copy, container_format=muxer,

@@ -96,7 +96,8 @@ def encode_frames(
 
     Args:
         path: output file; its extension picks the container unless ``container_format``.
-        frames: (H, W, 3) arrays.
+        frames: (H, W, 3) RGB arrays, or arrays in ``input_format``'s layout (a packed
+            ``yuv420p`` frame is (H * 3 / 2, W)).
         codec: PyAV encoder name ("libx264", "libx265", "mpeg2video", "mpeg4", ...).
         options: encoder options, e.g. ``{"qp": "37", "bf": "3", "preset": "medium"}``.
 
@@ -107,12 +108,13 @@ def encode_frames(
     with av.open(path, "w", format=container_format) as out:
         stream = None
         for i, rgb in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format=input_format).reformat(format=pix_fmt)
             if stream is None:
                 stream = out.add_stream(codec, rate=rate)
-                stream.width, stream.height = rgb.shape[1], rgb.shape[0]
+                # the frame's size, not the array's: a packed yuv420p array is 1.5x as tall
+                stream.width, stream.height = frame.width, frame.height
                 stream.pix_fmt = pix_fmt
                 stream.options = dict(options or {})
-            frame = av.VideoFrame.from_ndarray(rgb, format=input_format).reformat(format=pix_fmt)
             frame.pts = i
             frame.time_base = Fraction(1, 1) / Fraction(rate)
             out.mux(stream.encode(frame))

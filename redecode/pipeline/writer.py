@@ -56,11 +56,18 @@ class EncodeOptions:
         return opts
 
 
-def _supported_formats(codec: str) -> list[str]:
+def find_encoder(codec: str) -> av.codec.Codec | None:
+    """PyAV's encoder of that name, or None when this FFmpeg build has none."""
     try:
-        c = av.codec.Codec(codec, "w")
-    except (av.error.FFmpegError, ValueError) as e:
-        raise OutputError(f"unknown encoder {codec!r} ({e})") from None
+        return av.codec.Codec(codec, "w")
+    except (av.error.FFmpegError, ValueError):
+        return None
+
+
+def _supported_formats(codec: str) -> list[str]:
+    c = find_encoder(codec)
+    if c is None:
+        raise OutputError(f"unknown encoder {codec!r} (not in PyAV's FFmpeg)")
     if c.type != "video":
         raise OutputError(f"{codec!r} is not a video encoder")
     return [f.name for f in (c.video_formats or [])]
