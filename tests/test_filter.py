@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -93,6 +94,14 @@ def test_garbage_on_stdin():
     assert proc.stdout == b""
     lines = proc.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and "not a video" in lines[0]
+
+
+def test_unknown_encoder_is_one_line(ts_clip):
+    proc = subprocess.run(FILTER + ["--format", "mkv", "--codec", "no-such-codec"],
+                          input=Path(ts_clip).read_bytes(), capture_output=True, timeout=60)
+    assert proc.returncode == 1 and proc.stdout == b""
+    lines = proc.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and "unknown encoder 'no-such-codec'" in lines[0], lines
 
 
 def test_truncated_stream_delivers_what_it_can(tmp_path):

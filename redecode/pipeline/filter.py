@@ -98,6 +98,11 @@ class FfmpegSink(RawSink):
         from .ffmpeg import find_ffmpeg
 
         binary = find_ffmpeg()
+        probe = subprocess.run([binary, "-hide_banner", "-loglevel", "error", "-h",
+                                f"encoder={encode.codec}"], capture_output=True, text=True)
+        if not probe.stdout.startswith("Encoder "):
+            raise OutputError(f"unknown encoder {encode.codec!r}: neither PyAV's FFmpeg nor "
+                              f"{binary} has it")
         args = [binary, "-hide_banner", "-loglevel", "error", "-f", "yuv4mpegpipe", "-i", "pipe:0",
                 "-c:v", encode.codec]
         if not encode.lossless:
