@@ -251,6 +251,15 @@ def test_parallel_jobs_match_serial(media, run, tmp_path):
         assert e["ssim_y"] == first[(e["qp"], e["variant"])]["ssim_y"]
 
 
+def test_postfilters_get_a_calibrated_scale_on_h264():
+    assert [bl.postfilter_qscale("spp", q) for q in (22, 27, 32, 37, 42)] == [1, 1, 2, 4, 7]
+    assert [bl.postfilter_qscale("pp7", q) for q in (22, 27, 32, 37, 42)] == [1, 1, 1, 2, 4]
+    assert bl.postfilter_qscale("uspp", 0) == 1 and bl.postfilter_qscale("spp", 80) == 31
+    assert bl.baseline_filter("spp", "h264", 37.2) == "spp=quality=4:mode=hard:qp=4"
+    assert bl.baseline_filter("spp", "mpeg2video", 37.2) == "spp=quality=4:mode=hard"  # its table
+    assert bl.baseline_filter("deblock", "h264", 37.2) == bl.BASELINES["deblock"]
+
+
 def test_mpeg2_qp_maps_to_a_quantiser_scale(media, tmp_path):
     assert [bl.mpeg_qscale(q) for q in (22, 27, 32, 37, 42)] == [4, 7, 13, 23, 31]
     assert bl.mpeg_qscale(0) == 1 and bl.mpeg_qscale(60) == 31

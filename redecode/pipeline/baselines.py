@@ -9,10 +9,13 @@ uspp's slice threading (FFmpeg 9.0) does not give the same frames from run to ru
 
 Quantizer scale: these filters were written for MPEG-1/2/4 quantiser scales (1..31). FFmpeg
 converts MPEG-2/MPEG-4 tables itself, but (up to 9.0 at least) hands H.264 QPs over unchanged,
-so an H.264 QP 37 is taken for quantiser scale 37 and the filters blur far too much; HEVC exports
-no quantizers at all. For H.264 and HEVC streams the filters are therefore given a constant
-``qp=`` equal to the MPEG quantiser scale whose step matches the stream's mean I/P-frame QP
-(:func:`mpeg_qscale`, the inverse of ``redecode.decoders.mpeg_step_to_qp``).
+so an H.264 QP 37 is taken for quantiser scale 37 and the filters blur far too much (spp loses
+2.8 dB, uspp 5.4 dB at QP 37); HEVC exports no quantizers at all. For H.264 and HEVC streams the
+filters are therefore given a constant ``qp=`` from the stream's mean I/P-frame QP by
+:func:`postfilter_qscale`, a rule per filter calibrated with ``tools/calibrate_postfilters.py``. (Matching
+the quantizer *step* instead, as :func:`mpeg_qscale` does for the MPEG-2 encoder, gives scale 23
+at QP 37, still 1.5 dB below the decode: the stream was deblocked in the loop already, and
+H.264's transform is scaled differently from the filters' 8x8 DCT.)
 """
 
 from __future__ import annotations
@@ -58,6 +61,23 @@ def mpeg_qscale(qp: float) -> int:
     return int(best)
 
 
+#: QP at which each post-filter's best quantiser scale is 1 (see :func:`postfilter_qscale`).
+POSTFILTER_QP_AT_SCALE_1 = {"spp": 25.0, "fspp": 25.0, "pp7": 31.0, "uspp": 31.0}
+
+
+def postfilter_qscale(name: str, qp: float) -> int:
+    """The quantiser scale handed to spp/pp7/fspp/uspp for an H.264 (or HEVC) QP.
+
+    ``round(2 ** ((QP - Q1) / 6))`` in 1..31, with Q1 = 25 for spp and fspp, 31 for pp7 and
+    uspp (the scale doubles every 6 QP, as the quantizer step does): spp at QP 22, 27, 32, 37,
+    42 gets 1, 1, 2, 4, 7; pp7 gets 1, 1, 1, 2, 4. Calibrated with
+    ``tools/calibrate_postfilters.py`` on the built-in sample clip (x264 medium, 3 B-frames);
+    the table is in docs/benchmarks.md.
+    """
+    q1 = POSTFILTER_QP_AT_SCALE_1[name]
+    return int(min(31, max(1, round(2.0 ** ((qp - q1) / 6.0)))))
+
+
 def baseline_filter(name: str, codec: str, mean_qp: float | None) -> str:
     """The ffmpeg filter string for baseline ``name`` on a stream of ``codec``.
 
@@ -69,7 +89,7 @@ def baseline_filter(name: str, codec: str, mean_qp: float | None) -> str:
     filt = BASELINES[name]
     if name in QP_FILTERS and codec not in TABLE_CODECS and mean_qp is not None:
         sep = "=" if "=" not in filt else ":"
-        filt = f"{filt}{sep}qp={mpeg_qscale(mean_qp)}"
+        filt = f"{filt}{sep}qp={postfilter_qscale(name, mean_qp)}"
     return filt
 
 
