@@ -249,7 +249,7 @@ def dead_leaves_sources(folder: Path, seed: int) -> list[Source]:
     return out
 
 
-def dead_leaves(rng: np.random.Generator, width: int = 1280, height: int = 960) -> np.ndarray:
+def dead_leaves(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A "dead leaves" picture: occluding shapes with power-law sizes, as RGB uint8 (H, W, 3).
 
     Shapes (discs, ellipses, rotated rectangles, polygons) fall one over the other with radii

@@ -129,12 +129,12 @@ def qp_grid(params, codec: str, width: int, height: int) -> np.ndarray:
     raw = np.frombuffer(params, np.uint8, count=start + params.nb_blocks * params.block_size)
     blocks = raw[start:].view(_block_dtype(params.block_size))
     values = params.qp + blocks["delta_qp"]
-    cells = (blocks["src_y"] >> 4) * gw + (blocks["src_x"] >> 4)
-    if len(cells) == gh * gw and np.array_equal(cells, _raster(gh * gw)):
+    ys, xs = blocks["src_y"] >> 4, blocks["src_x"] >> 4
+    if len(values) == gh * gw and np.array_equal(ys * gw + xs, _raster(gh * gw)):
         q = values.reshape(gh, gw)  # one block per macroblock in raster order (H.264, MPEG)
     else:
         q = np.full((gh, gw), params.qp, np.int32)
-        q[np.clip(blocks["src_y"] >> 4, 0, gh - 1), np.clip(blocks["src_x"] >> 4, 0, gw - 1)] = values
+        q[np.clip(ys, 0, gh - 1), np.clip(xs, 0, gw - 1)] = values
     return mpeg_step_to_qp(q) if codec in MPEG_STEP_CODECS else q.astype(np.int16)
 
 

@@ -14,10 +14,9 @@ from typing import IO, Any
 
 import av
 import numpy as np
-
-from .frames import ColorTags, Frame, VideoInfo
 from av.sidedata.sidedata import SideDataContainer
 
+from .frames import ColorTags, Frame, VideoInfo
 from .metadata import MOTION_CODECS, QP_CODECS, empty_motion, motion_grid, picture_type, qp_grid
 
 log = logging.getLogger("redecode")
@@ -30,7 +29,6 @@ _PLANAR_YUV = {
     "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
 }
 _JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
-
 
 
 class DecodeError(Exception):
