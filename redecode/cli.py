@@ -359,9 +359,91 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+# -- train ----------------------------------------------------------------------------------
+
+#: Recipe of ``redecode train --from MODEL`` without a config: a short fine-tune.
+FINETUNE_DEFAULTS = {"steps": 2000, "batch": 8, "seq_len": 3, "crop": 96, "lr": 1e-4, "min_lr": 1e-6,
+                     "warmup": 50, "loss": "psnr", "save_every": 100, "val_every": 500, "cache_clips": 256}
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a restoration network, or fine-tune a shipped one on your own clips",
+        description="Train a network on clips made by `redecode dataset`, restoring them exactly "
+                    "as `redecode restore` does. Either a TOML recipe (configs/train_*.toml), or "
+                    "--from MODEL --data DIR -o OUT.pt to fine-tune. Cut it at any time and run "
+                    "the same command with --resume to continue.",
+    )
+    p.add_argument("config", nargs="?", help="TOML recipe (configs/train_*.toml)")
+    p.add_argument("--from", dest="init", metavar="MODEL",
+                   help="start from this model's weights: a shipped name (small, base) or a checkpoint")
+    p.add_argument("--data", metavar="DIR",
+                   help="dataset folder from `redecode dataset`: trains on DIR/train, validates on DIR/val")
+    p.add_argument("-o", "--output", metavar="OUT.pt",
+                   help="final model file (training state goes to OUT.pt.train/ beside it)")
+    p.add_argument("--out-dir", metavar="DIR", help="folder for last.pt, model.pt and log.csv")
+    p.add_argument("--steps", type=int, metavar="N", help="optimizer steps in all")
+    p.add_argument("--train", nargs="+", metavar="GLOB", help="training clip files (replace the recipe's)")
+    p.add_argument("--val", nargs="+", metavar="GLOB", help="validation clip files (replace the recipe's)")
+    p.add_argument("--device", help="cpu, cuda, cuda:N")
+    p.add_argument("--resume", action="store_true", help="continue from the run's last.pt")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key, value in TOML syntax (repeatable)")
+    p.set_defaults(run=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from .training import TrainError, load_config, train
+    from .training.clips import ClipError
+
+    if not args.config and not args.init:
+        raise UserError("train: give a recipe (CONFIG.toml) or --from MODEL")
+    try:
+        overrides = [] if args.config else [f"{k}={json.dumps(v)}" for k, v in FINETUNE_DEFAULTS.items()]
+        cfg = load_config(args.config, overrides + list(args.set))
+        changes: dict = {}
+        if args.init:
+            changes["init"] = args.init
+            if args.init in ("small", "base"):
+                changes["model"] = args.init
+        if args.data:
+            data = Path(args.data)
+            if not (data / "train").is_dir():
+                raise UserError(f"--data {data}: no train/ folder (make one with `redecode dataset`)")
+            changes["train"] = (str(data / "train" / "*.npz"),)
+            val = sorted((data / "val").glob("*.npz")) if (data / "val").is_dir() else []
+            changes["val"] = (str(data / "val" / "*.npz"),) if val else ()
+        if args.train:
+            changes["train"] = tuple(args.train)
+        if args.val:
+            changes["val"] = tuple(args.val)
+        if args.output:
+            changes["out_dir"] = f"{args.output}.train"
+        if args.out_dir:
+            changes["out_dir"] = args.out_dir
+        if args.steps is not None:
+            changes["steps"] = args.steps
+        if args.device:
+            changes["device"] = args.device
+        cfg = dataclasses.replace(cfg, **changes)
+        path = train(cfg, resume=args.resume)
+    except (TrainError, ClipError) as exc:
+        raise UserError(f"train: {exc}") from None
+    if args.output:
+        os.replace(path, args.output)
+        path = Path(args.output)
+    print(path)
+    return 0
+
+
 # -- main -----------------------------------------------------------------------------------
 
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_inspect, _add_restore, _add_filter, _add_demo, _add_evaluate]
+COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_inspect, _add_restore, _add_filter, _add_demo, _add_evaluate, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,7 +31,6 @@ def _inputs(b: int, height: int, width: int, lists: int, seed: int = 0) -> dict:
     h, w = math.ceil(height / 2), math.ceil(width / 2)
     gh, gw = math.ceil(height / 8), math.ceil(width / 8)
     refs = [Reference(torch.rand(b, 6, h, w, generator=g), torch.rand(b, 6, h, w, generator=g),
-                      (torch.rand(b, 2, gh, gw, generator=g) - 0.5) * 9,
                       (torch.rand(b, 1, gh, gw, generator=g) > 0.3).float()) for _ in range(lists)]
     return {
         "decoded": torch.rand(b, 6, h, w, generator=g),
@@ -182,8 +181,8 @@ def test_bad_input_shapes_raise() -> None:
     x = _inputs(1, 32, 32, 1)
     with pytest.raises(ValueError, match="qp"):
         model(**{**x, "qp": torch.zeros(1, 1, 3, 3)})
-    bad = Reference(x["l0"].restored, x["l0"].decoded, x["l0"].vectors[..., :2], x["l0"].mask)
-    with pytest.raises(ValueError, match="l0.vectors"):
+    bad = Reference(x["l0"].restored, x["l0"].decoded, x["l0"].mask[..., :2])
+    with pytest.raises(ValueError, match="l0.mask"):
         model(**{**x, "l0": bad})
 
 

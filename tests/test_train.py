@@ -3,32 +3,28 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import redecode.training.loop as loop
+from redecode.cli import main as cli_main
 from redecode.models import load
-from redecode.models.clips import Clip, ClipError, clip_shape, load_clip, save_clip
 from redecode.pipeline.gop import reference_plan
+from redecode.pipeline.metrics import psnr
+from redecode.training import TrainError, load_config
+from redecode.training.clips import Clip, ClipError, clip_from_frames, clip_shape, load_clip, save_clip
+from redecode.training.sampler import ClipTensors, make_run
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "train_smoke.toml"
 
 
-def _import_train():
-    spec = importlib.util.spec_from_file_location("redecode_train", ROOT / "tools" / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["redecode_train"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-train = _import_train()
+def train_main(args: list[str]) -> int:
+    return cli_main(["train", *args])
 
 
 def synthetic_clip(h: int = 64, w: int = 64, length: int = 10, seed: int = 0) -> Clip:
@@ -113,24 +109,24 @@ def test_malformed_clip_files(tmp_path: Path) -> None:
 
 def test_shipped_recipes_parse() -> None:
     for path in sorted((ROOT / "configs").glob("train_*.toml")):
-        cfg = train.load_config(path)
+        cfg = load_config(path)
         cfg.model_config()
-    smoke = train.load_config(SMOKE)
+    smoke = load_config(SMOKE)
     assert smoke.model_config().widths == (8, 16)
 
 
 def test_recipe_errors(tmp_path: Path) -> None:
     path = tmp_path / "r.toml"
     path.write_text('model = "small"\nlearning_rate = 0.1\n')
-    with pytest.raises(train.TrainError, match="unknown config keys: learning_rate"):
-        train.load_config(path)
+    with pytest.raises(TrainError, match="unknown config keys: learning_rate"):
+        load_config(path)
     path.write_text('steps = "many"\n')
-    with pytest.raises(train.TrainError, match="steps"):
-        train.load_config(path)
+    with pytest.raises(TrainError, match="steps"):
+        load_config(path)
     path.write_text('crop = 100\n')
-    with pytest.raises(train.TrainError, match="multiple of 16"):
-        train.load_config(path)
-    assert train.main([str(path)]) == 2  # one-line error, no traceback
+    with pytest.raises(TrainError, match="multiple of 16"):
+        load_config(path)
+    assert train_main([str(path)]) == 1  # one-line error, no traceback
 
 
 # ---- unrolling -----------------------------------------------------------------------------
@@ -138,7 +134,8 @@ def test_recipe_errors(tmp_path: Path) -> None:
 def test_runs_follow_the_reference_plan(clip_file: Path) -> None:
     clip = load_clip(clip_file)
     plan = reference_plan(clip.type_letters)  # I B B P B B P B B P
-    run = train.make_run(train.ClipView(clip), plan, 4, 3)  # B B P: needs anchors 3 and 6
+    assert ClipTensors.from_clip(clip).plan == plan
+    run = make_run(ClipTensors.from_clip(clip), 4, 3)  # B B P: needs anchors 3 and 6
     assert run.window == {4, 5, 6}
     # outside anchors first (3, and 0 as a farther list-0 candidate), anchors before B-frames
     assert run.order == [0, 3, 6, 4, 5]
@@ -147,8 +144,8 @@ def test_runs_follow_the_reference_plan(clip_file: Path) -> None:
 
 def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, monkeypatch) -> None:
     out = tmp_path / "run"
-    args = [str(SMOKE), "--train", str(clip_file), "--val", str(clip_file), "--out", str(out)]
-    assert train.main(args + ["--set", "steps=30", "--set", "val_every=30"]) == 0
+    args = [str(SMOKE), "--train", str(clip_file), "--val", str(clip_file), "--out-dir", str(out)]
+    assert train_main(args + ["--set", "steps=30", "--set", "val_every=30"]) == 0
     rows = _log(out)
     assert [int(r["step"]) for r in rows] == list(range(1, 31))
     losses = [float(r["loss"]) for r in rows]
@@ -162,8 +159,8 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     straight, split = tmp_path / "straight", tmp_path / "split"
     common = [str(SMOKE), "--train", str(clip_file), "--set", "save_every=4", "--set", "warmup=2",
               "--set", "steps=8"]
-    assert train.main(common + ["--out", str(straight)]) == 0
-    real_unroll, calls = train.unroll, []
+    assert train_main(common + ["--out-dir", str(straight)]) == 0
+    real_unroll, calls = loop.unroll, []
 
     def crashing_unroll(*args, **kwargs):
         calls.append(1)
@@ -171,18 +168,17 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
             raise KeyboardInterrupt
         return real_unroll(*args, **kwargs)
 
-    monkeypatch.setattr(train, "unroll", crashing_unroll)
-    with pytest.raises(KeyboardInterrupt):
-        train.main(common + ["--out", str(split)])
-    monkeypatch.setattr(train, "unroll", real_unroll)
+    monkeypatch.setattr(loop, "unroll", crashing_unroll)
+    assert train_main(common + ["--out-dir", str(split)]) == 130  # interrupted
+    monkeypatch.setattr(loop, "unroll", real_unroll)
     assert torch.load(split / "last.pt", weights_only=True)["step"] == 4
     assert len(_log(split)) == 5
-    assert train.main(common + ["--out", str(split), "--resume"]) == 0
+    assert train_main(common + ["--out-dir", str(split), "--resume"]) == 0
     a, b = _log(straight), _log(split)
     assert [int(r["step"]) for r in b] == list(range(1, 9))
     np.testing.assert_allclose([float(r["loss"]) for r in b], [float(r["loss"]) for r in a], rtol=1e-4)
     # a checkpoint of another model shape is refused
-    assert train.main(common + ["--out", str(split), "--resume", "--set", "model_widths=[8, 8]"]) == 2
+    assert train_main(common + ["--out-dir", str(split), "--resume", "--set", "model_widths=[8, 8]"]) == 1
 
 
 # ---- clips from an encoded video -----------------------------------------------------------
@@ -203,11 +199,12 @@ def test_clip_from_encoded_video(tmp_path: Path) -> None:
         pristine.append((planes[:64].copy(), planes[64:80].reshape(32, 32).copy(),
                          planes[80:].reshape(32, 32).copy()))
     video = encode_frames(tmp_path / "clip.mp4", rgb_frames, options={"qp": "37", "bf": "2", "g": "12"})
-    clip = train.clip_from_video(pristine, video)
+    with decoders.open_video(video, metadata=True) as reader:
+        clip = clip_from_frames(pristine, reader)
     assert clip.length == 10 and set(clip.type_letters) == {"I", "P", "B"}
     assert clip.l1_mask[clip.types == 2].any() and not clip.l0_mask[clip.types == 0].any()
-    assert 25 < train.psnr(clip.dec_y, clip.src_y, 255.0) < 50  # decoded really is the encoded source
+    assert 25 < psnr(clip.dec_y, clip.src_y) < 50  # decoded really is the encoded source
     save_clip(tmp_path / "clip.npz", clip)
     out = tmp_path / "run"
-    assert train.main([str(SMOKE), "--train", str(tmp_path / "clip.npz"), "--out", str(out),
+    assert train_main([str(SMOKE), "--train", str(tmp_path / "clip.npz"), "--out-dir", str(out),
                        "--set", "steps=2"]) == 0

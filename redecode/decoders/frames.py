@@ -137,6 +137,7 @@ class Frame:
         decode_index: position in decode (bitstream) order, or None when unknown.
         size_bits: size of the coded picture in bits, or None when unknown.
         corrupt: the decoder flagged the picture as damaged (concealed errors).
+        bit_depth: bits per sample of the planes (8 for uint8 planes, 10/12/16 for uint16).
     """
 
     index: int
@@ -150,6 +151,7 @@ class Frame:
     decode_index: int | None = None
     size_bits: int | None = None
     corrupt: bool = False
+    bit_depth: int = 8
 
     @property
     def height(self) -> int:

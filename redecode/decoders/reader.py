@@ -297,6 +297,7 @@ class VideoReader:
             decode_index=opaque[0],
             size_bits=opaque[1],
             corrupt=corrupt,
+            bit_depth=info.bit_depth,
         )
         self.stats.frames += 1
         return frame

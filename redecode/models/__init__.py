@@ -11,11 +11,13 @@ Public API::
     planes_to_tensor, tensor_to_planes, qp_to_tensor, motion_to_tensor
     warp, warp_packed, dense_field
     select_reference                         # list-0 reference chosen block by block
+    restore_step, Candidates, LIST0_CANDIDATES  # the one restoration step (inference = training)
 """
 
 from .net import Reference, RestorationConfig, RestorationNet
 from .tensors import DEFAULT_QP, chroma_size, motion_to_tensor, planes_to_tensor, qp_to_tensor, tensor_to_planes
 from .refselect import select_reference
+from .step import LIST0_CANDIDATES, Candidates, restore_step
 from .warp import dense_field, warp, warp_packed
 from .zoo import MODELS, SIZES, ModelError, build, load, save
 
@@ -23,7 +25,7 @@ FRAME_TYPES: dict[str, int] = {"I": 0, "P": 1, "B": 2}
 """Frame type letters to the ``frame_type`` codes the networks take."""
 
 __all__ = [
-    "DEFAULT_QP", "FRAME_TYPES", "MODELS", "SIZES", "ModelError", "Reference", "RestorationConfig",
+    "DEFAULT_QP", "FRAME_TYPES", "LIST0_CANDIDATES", "Candidates", "restore_step", "MODELS", "SIZES", "ModelError", "Reference", "RestorationConfig",
     "RestorationNet", "build", "chroma_size", "dense_field", "load", "motion_to_tensor",
     "planes_to_tensor", "qp_to_tensor", "save", "select_reference", "tensor_to_planes", "warp", "warp_packed",
 ]

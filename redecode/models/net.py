@@ -2,10 +2,15 @@
 
 Every frame is corrected from its own decoded pixels, packed as in
 :mod:`redecode.models.tensors` (4 pixel-unshuffled luma channels + U + V at half resolution).
-P- and B-frames also see their references (already restored by the model, and as decoded),
-motion-compensated with the bitstream's block vectors (:mod:`redecode.models.warp`) and fused
-per pixel, weighted by which list actually predicts each block. Without references (I-frames,
-codecs that export no vectors) the same network runs its intra path.
+P- and B-frames also see their references, already moved into place with the bitstream's block
+vectors (:func:`redecode.models.select_reference` aligns them once, before the network), as the
+decoder's own structure: the frame, its block residual (decoded minus the motion-compensated
+decoded reference: where the encoder spent bits), the reference's correction carried along the
+vectors (restored minus decoded reference, moved) and the block mask. They are fused per pixel,
+weighted by which list actually predicts each block and whether the frame has that list at all.
+Without references (I-frames, codecs that export no vectors) the same network runs its intra
+path; a frame without a list in a batch that has one gets exactly its intra-path features, so a
+frame's output never depends on what it is batched with.
 
 Body: a small U-Net of residual blocks (stride-2 convolutions down, 1x1 convolution + pixel
 shuffle up, additive skips). The quantizer steers it FiLM-style: a per-macroblock MLP turns the
@@ -25,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .warp import dense_field, warp_packed
+from .warp import dense_field
 
 __all__ = ["Reference", "RestorationConfig", "RestorationNet"]
 
@@ -33,26 +38,34 @@ __all__ = ["Reference", "RestorationConfig", "RestorationNet"]
 MB = 8
 #: Weight of a reference list where it has no vector for a block (against 1 where it has one).
 INTRA_WEIGHT = 0.01
+#: Gain on the residual and correction channels (1 code value of 8-bit video -> 0.06).
+DIFF_GAIN = 16.0
 
 
 @dataclass
 class Reference:
-    """One reference list (l0 or l1) of a batch.
+    """One reference list (l0 or l1) of a batch, already moved into place.
 
     Attributes:
-        restored: (B, 6, h, w) the reference frame as restored by the model, packed like
-            ``planes_to_tensor``.
-        decoded: (B, 6, h, w) the same reference as decoded (unrestored).
-        vectors: (B, 2, ceil(H/8), ceil(W/8)) float (dx, dy) in luma pixels: pixel (x, y) of the
-            current frame is predicted from (x + dx, y + dy) of the reference.
+        restored: (B, 6, h, w) the reference as restored by the model, motion-compensated with
+            the list's block vectors (packed like ``planes_to_tensor``).
+        decoded: (B, 6, h, w) the same reference as decoded, moved the same way: the codec's
+            own prediction of the frame from this list.
         mask: (B, 1, ceil(H/8), ceil(W/8)) float, 1 where the block has a vector of this list,
             0 where it has none (intra blocks).
+        present: (B,) float, 1 for frames that predict from this list at all; by default, frames
+            with any block in ``mask``. A frame with 0 is restored exactly as without this list.
+            (A tile of a frame keeps the whole frame's flags.)
     """
 
     restored: Tensor
     decoded: Tensor
-    vectors: Tensor
     mask: Tensor
+    present: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.present is None:
+            self.present = (self.mask.flatten(1).amax(dim=1) > 0).to(self.mask.dtype)
 
 
 @dataclass(frozen=True)
@@ -174,7 +187,7 @@ class RestorationNet(nn.Module):
         widths = config.widths
         c0 = widths[0]
         self.head = _conv(6, c0)
-        # current decoded (6) + warped restored (6) + warped decoded (6) + block mask (1)
+        # current decoded (6) + block residual (6) + carried correction (6) + block mask (1)
         self.ref_head = _conv(19, c0)
         self.ref_blocks = nn.ModuleList(ResBlock(c0) for _ in range(config.ref_blocks))
         self.enc = nn.ModuleList(
@@ -196,12 +209,15 @@ class RestorationNet(nn.Module):
         self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
         self.to(memory_format=torch.channels_last)
 
-    def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: bool, has_l1: bool) -> list[Tensor]:
-        """Per-block FiLM parameters, (B, 2C_k, gh, gw) for each residual block in order."""
+    def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor) -> list[Tensor]:
+        """Per-block FiLM parameters, (B, 2C_k, gh, gw) for each residual block in order.
+
+        ``has_l0``/``has_l1`` are (B,) per-frame flags (1: the frame predicts from that list).
+        """
         b, _, gh, gw = qp.shape
         qp = qp.to(self.head.weight.dtype)
         kind = F.one_hot(frame_type.long(), 3).to(qp.dtype)[:, :, None, None].expand(b, 3, gh, gw)
-        lists = qp.new_tensor([float(has_l0), float(has_l1)])[None, :, None, None].expand(b, 2, gh, gw)
+        lists = torch.stack([has_l0, has_l1], dim=1).to(qp.dtype)[:, :, None, None].expand(b, 2, gh, gw)
         x = torch.cat([qp / 51.0, torch.exp2((qp - 37.0) / 6.0), kind, lists], dim=1)
         if not self._film_sizes:
             return []
@@ -221,7 +237,8 @@ class RestorationNet(nn.Module):
             decoded: (B, 6, h, w) decoded frames, packed (h = ceil(H/2), w = ceil(W/2)).
             qp: (B, 1, ceil(H/16), ceil(W/16)) luma QP per macroblock, H.264 scale (0..51).
             frame_type: (B,) long, 0 = I, 1 = P, 2 = B.
-            l0, l1: the list-0 / list-1 references, or None; with both None the intra path runs.
+            l0, l1: the list-0 / list-1 references, already aligned (see :class:`Reference`), or
+                None; with both None (or all-zero masks) the intra path runs.
 
         Returns:
             (B, 6, h, w) restored frames, same packing; not clipped to [0, 1].
@@ -236,9 +253,10 @@ class RestorationNet(nn.Module):
             if ref is not None:
                 _check(f"{name}.restored", ref.restored, (b, 6, h, w))
                 _check(f"{name}.decoded", ref.decoded, (b, 6, h, w))
-                _check(f"{name}.vectors", ref.vectors, (b, 2, math.ceil(h / 4), math.ceil(w / 4)))
                 _check(f"{name}.mask", ref.mask, (b, 1, math.ceil(h / 4), math.ceil(w / 4)))
-        films = self._condition(qp, frame_type, l0 is not None, l1 is not None)
+        absent = qp.new_zeros(b)
+        films = self._condition(qp, frame_type, absent if l0 is None else l0.present,
+                                absent if l1 is None else l1.present)
         pad = (0, gw * MB - w, 0, gh * MB - h)
 
         def padded(x: Tensor) -> Tensor:
@@ -250,15 +268,17 @@ class RestorationNet(nn.Module):
             fused: Tensor | float = 0.0
             total: Tensor | float = 0.0
             for ref in refs:
-                moved = warp_packed(torch.cat([ref.restored, ref.decoded], dim=1), ref.vectors, ref.mask)
-                mask = dense_field(ref.mask, h, w, 4)
-                f = _act(self.ref_head(padded(torch.cat([decoded, moved, mask], dim=1))))
+                mask = dense_field(ref.mask.to(decoded.dtype), h, w, 4)
+                residual = (decoded - ref.decoded) * DIFF_GAIN
+                correction = (ref.restored - ref.decoded) * DIFF_GAIN
+                f = _act(self.ref_head(padded(torch.cat([decoded, residual, correction, mask], dim=1))))
                 for block in self.ref_blocks:
                     f = block(f)
-                weight = padded(mask) + INTRA_WEIGHT
+                weight = padded(mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]
                 fused = fused + f * weight
                 total = total + weight
-            x = x + fused / total
+            # a frame with neither list gets 0 / 1: its intra-path features, exactly
+            x = x + fused / torch.where(total > 0, total, torch.ones_like(total))
         x = _act(x)
 
         skips = []

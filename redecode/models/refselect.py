@@ -41,8 +41,7 @@ def select_reference(
         mask: (B, 1, ceil(H/8), ceil(W/8)) 1 where the block has a vector of this list.
 
     Returns:
-        A :class:`Reference` whose frames are already moved into place (its vectors are zero),
-        with the given mask.
+        A :class:`Reference` whose frames are moved into place, with the given mask.
     """
     b, _, h, w = current.shape
     gh, gw = mask.shape[-2:]
@@ -61,5 +60,4 @@ def select_reference(
         stacked = torch.stack(moved, dim=1)  # (B, K, 12, h, w)
         index = pick[:, :, None].expand(b, 1, 12, h, w)
         best = stacked.gather(1, index)[:, 0]
-    zero = torch.zeros_like(vectors)
-    return Reference(restored=best[:, :6], decoded=best[:, 6:], vectors=zero, mask=mask)
+    return Reference(restored=best[:, :6], decoded=best[:, 6:], mask=mask)

@@ -74,7 +74,6 @@ class Engine:
         model: a model of ``redecode.models`` (or :class:`Passthrough`).
         device: where tensors and the model live.
         half: use float16 on CUDA (ignored on the CPU).
-        bit_depth: bits per sample of the frames' planes.
         references: give P/B-frames their motion-compensated references; False restores every
             frame through the intra path (the ablation of tools/bench_quality.py).
         tile: largest side, in packed pixels (half the luma size), run in one piece; larger
@@ -83,13 +82,11 @@ class Engine:
     """
 
     def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
-                 bit_depth: int = 8, references: bool = True, tile: int = 544,
+                 references: bool = True, tile: int = 544,
                  tile_margin: int = 48) -> None:
-        # bit_depth is per video: set ``engine.bit_depth`` before each file.
         self.device = device
         self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
         self.model = model.to(device=device, dtype=self.dtype).eval()
-        self.bit_depth = bit_depth
         self.identity = isinstance(model, Passthrough)
         self.references = references
         self.tile, self.tile_margin = tile, tile_margin
@@ -103,7 +100,7 @@ class Engine:
         if self.identity:
             return Packed(frame, None)
         y, u, v = frame.planes
-        t = models.planes_to_tensor(y, u, v, self.bit_depth)
+        t = models.planes_to_tensor(y, u, v, frame.bit_depth)
         return Packed(frame, t.to(self.device, self.dtype, non_blocking=True))
 
     @torch.inference_mode()
@@ -127,63 +124,34 @@ class Engine:
         ftype = torch.tensor([models.FRAME_TYPES[it.frame.pict_type] for it in items])
         if not self.references:
             l0 = l1 = []
-        refs = [self._reference(items, decoded, lst, anchors)
-                for lst, anchors in (("l0", l0), ("l1", l1))]
-        out = self._run(decoded, qp.to(self.device, self.dtype), ftype.to(self.device), *refs)
-        out = out.clamp_(0.0, 1.0)
+        cands = [self._candidates(items, lst, anchors) for lst, anchors in (("l0", l0), ("l1", l1))]
+        out = models.restore_step(self.model, decoded, qp.to(self.device, self.dtype), ftype.to(self.device),
+                                  *cands, tile=self.tile, tile_margin=self.tile_margin)
         for it, r in zip(items, out):
             it.restored = r
 
-    def _run(self, decoded: torch.Tensor, qp: torch.Tensor, ftype: torch.Tensor,
-             l0: models.Reference | None, l1: models.Reference | None) -> torch.Tensor:
-        """The model on whole frames, or on overlapping tiles when frames are large.
-
-        References arrive already moved into place (``select_reference`` returns zero
-        vectors), so a tile needs only the same window of every input. Tiles start on the
-        macroblock grid (8 packed pixels) and overlap by ``tile_margin`` on each side; only
-        their centres are kept.
-        """
-        _, _, h, w = decoded.shape
-        size, margin = self.tile, self.tile_margin
-        if not size or (h <= size and w <= size):
-            return self.model(decoded, qp, ftype, l0, l1)
-        out = torch.empty_like(decoded)
-        for y0 in range(0, h, size):
-            for x0 in range(0, w, size):
-                ty, tx = max(0, y0 - margin) // 8 * 8, max(0, x0 - margin) // 8 * 8
-                by, bx = min(h, y0 + size + margin), min(w, x0 + size + margin)
-
-                def win(t: torch.Tensor, cell: int) -> torch.Tensor:
-                    return t[..., ty // cell: -(-by // cell), tx // cell: -(-bx // cell)]
-
-                refs = [None if r is None else models.Reference(
-                    win(r.restored, 1), win(r.decoded, 1), win(r.vectors, 4), win(r.mask, 4))
-                    for r in (l0, l1)]
-                part = self.model(win(decoded, 1), win(qp, 8), ftype, *refs)
-                ye, xe = min(h, y0 + size), min(w, x0 + size)
-                out[..., y0:ye, x0:xe] = part[..., y0 - ty: ye - ty, x0 - tx: xe - tx]
-        return out
-
-    def _reference(self, items: list[Packed], decoded: torch.Tensor, lst: str,
-                   anchors: list[Packed]) -> models.Reference | None:
-        if not anchors or any(it.frame.motion is None for it in items):
+    def _candidates(self, items: list[Packed], lst: str, anchors: list[Packed]) -> models.Candidates | None:
+        """One list's candidates; frames without vectors of it (or without any motion) get an
+        all-zero mask, so each frame decides for itself whether it uses the list."""
+        if not anchors or all(it.frame.motion is None for it in items):
             return None
+        f0 = items[0].frame
+        grid = (-(-f0.height // 8), -(-f0.width // 8))
         vecs, masks = [], []
         for it in items:
             m = it.frame.motion
-            v, k = models.motion_to_tensor(getattr(m, lst), getattr(m, f"{lst}_mask"))
+            if m is None:
+                v, k = torch.zeros(2, *grid), torch.zeros(1, *grid)
+            else:
+                v, k = models.motion_to_tensor(getattr(m, lst), getattr(m, f"{lst}_mask"))
             vecs.append(v)
             masks.append(k)
-        mask = torch.stack(masks).to(self.device, self.dtype)
-        if not mask.any():
-            return None  # no block of these frames predicts from this list
         n = len(items)
-        return models.select_reference(
-            decoded,
+        return models.Candidates(
             [a.restored.expand(n, *a.restored.shape) for a in anchors],
             [a.decoded.expand(n, *a.decoded.shape) for a in anchors],
             torch.stack(vecs).to(self.device, self.dtype),
-            mask,
+            torch.stack(masks).to(self.device, self.dtype),
         )
 
     def planes(self, item: Packed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -192,5 +160,5 @@ class Engine:
             return item.frame.planes
         f = item.frame
         chroma = (f.planes[1], f.planes[2])
-        return models.tensor_to_planes(item.restored.float(), f.height, f.width, self.bit_depth,
+        return models.tensor_to_planes(item.restored.float(), f.height, f.width, f.bit_depth,
                                        decoded_chroma=chroma)

@@ -417,7 +417,6 @@ def _measure_model(job: PointJob, path: Path, var: Variant, info_frames: list[di
 
     engine = get_engine(var.spec, job.settings.device)
     with open_video(path, metadata=True) as video:
-        engine.bit_depth = video.info.bit_depth
         restored = (r.planes for r in restore_frames(video, engine))
         return _measure(job, restored, f"model {var.name}", video.info.bit_depth, info_frames)
 

@@ -198,7 +198,6 @@ def run_filter(
         with open_video(source, format=input_format, on_packet=others.append,
                         probe_bytes=probe_bytes, prefetch=True) as video:
             info = video.info
-            engine.bit_depth = info.bit_depth
             sink = make_sink(out, info, fmt, encode or EncodeOptions(), video.container,
                              video.stream.index, seekable)
             decoded_at: dict[int, float] = {}

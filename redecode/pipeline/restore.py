@@ -165,7 +165,6 @@ def restore_file(
         # prefetch: decoding overlaps the model and the encoder, which run outside the GIL
         with open_video(src, format=input_format, on_packet=others.append, prefetch=True) as video:
             info = video.info
-            engine.bit_depth = info.bit_depth
             writer = VideoWriter(tmp, info, encode, copy_from=video.container,
                                  video_stream_index=video.stream.index)
             bar = tqdm(total=info.frame_count, unit="frame", desc=src.name, disable=not show,

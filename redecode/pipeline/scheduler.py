@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .. import models
 from ..decoders import Frame
 from .engine import Engine, Packed
 from .gop import is_anchor
@@ -44,7 +45,6 @@ def restore_frames(
     *,
     max_batch: int = 8,
     max_waiting: int = 32,
-    list0_candidates: int = 3,
 ) -> Iterator[Restored]:
     """Restore a stream of frames; yields exactly one :class:`Restored` per input, in order.
 
@@ -54,10 +54,8 @@ def restore_frames(
         max_batch: most B-frames restored in one batch.
         max_waiting: B-frames held while waiting for the next anchor before they are restored
             from the past anchors alone (bounds memory and delay on odd streams).
-        list0_candidates: restored anchors kept for list-0 vectors, which may point past the
-            nearest one in multi-reference streams (see ``models.select_reference``).
     """
-    history: deque[Packed] = deque(maxlen=list0_candidates)  # restored anchors, nearest first
+    history: deque[Packed] = deque(maxlen=models.LIST0_CANDIDATES)  # list-0 candidates, nearest first
     waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
 
     def flush_b(next_anchor: Packed | None) -> Iterator[Restored]:

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensors import DEFAULT_QP
+from ..models.tensors import DEFAULT_QP
 
 __all__ = ["Clip", "ClipError", "clip_from_frames", "clip_shape", "load_clip", "save_clip"]
 

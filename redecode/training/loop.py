@@ -1,0 +1,182 @@
+"""The training loop: a recipe in, checkpoints out; cut at any step and continued with ``resume``.
+
+Outputs in ``out_dir``: ``last.pt`` (model + optimizer + step + RNG states, written atomically
+every ``save_every`` steps; also loadable by ``redecode.models.load``), ``model.pt`` (the final
+model alone, with its recipe and scores in ``meta``: no optimizer state) and ``log.csv`` (step,
+loss, lr, validation ΔPSNR-Y, seconds, target pixels per second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..models import ModelError, RestorationNet, load, save
+from ..models.zoo import atomic_save
+from .clips import load_clip
+from .config import TrainConfig, TrainError
+from .sampler import Sampler, expand_paths
+from .unroll import unroll
+from .validate import validate
+
+__all__ = ["LOG_FIELDS", "lr_at", "train"]
+
+LOG_FIELDS = ["step", "loss", "lr", "val_dpsnr_y", "seconds", "px_per_s"]
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``min_lr`` at ``steps``."""
+    if cfg.warmup and step <= cfg.warmup:
+        return cfg.lr * step / cfg.warmup
+    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def _trim_log(path: Path, last_step: int) -> None:
+    """Drop log rows after ``last_step`` (written after the checkpoint a run resumes from)."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= last_step]
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, LOG_FIELDS, extrasaction="ignore", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _initial_model(cfg: TrainConfig) -> RestorationNet:
+    if not cfg.init:
+        model = RestorationNet(cfg.model_config())
+        model.name = cfg.model
+        return model
+    try:
+        model = load(cfg.init)
+    except ModelError as exc:
+        raise TrainError(f"init: {exc}") from exc
+    overridden = any((cfg.model_widths, cfg.model_enc_blocks, cfg.model_dec_blocks,
+                      cfg.model_ref_blocks >= 0, cfg.model_cond_width > 0))
+    if overridden and cfg.model_config() != model.config:
+        raise TrainError(f"init {cfg.init} has model config {model.config.to_dict()}; "
+                         f"the model_* overrides ask for {cfg.model_config().to_dict()}")
+    return model.train()
+
+
+def train(cfg: TrainConfig, resume: bool = False) -> Path:
+    """Run a training recipe; returns the path of the final model checkpoint."""
+    device = torch.device(cfg.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainError("device is cuda but CUDA is not available")
+    if not cfg.train:
+        raise TrainError("no training clips: set train = [...] in the config or pass --data")
+    threads = torch.get_num_threads()
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    try:
+        return _train(cfg, device, resume)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    last, log_path = out / "last.pt", out / "log.csv"
+
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    train_paths = expand_paths(cfg.train)
+    sampler = Sampler(train_paths, cfg.crop, cfg.seq_len, cfg.cache_clips)
+    val_clips = [load_clip(p) for p in expand_paths(cfg.val)] if cfg.val else []
+    model = _initial_model(cfg).to(device)
+    model_config = model.config
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    step = 0
+    val_score: float | None = None
+    if resume:
+        if not last.exists():
+            raise TrainError(f"nothing to resume: {last} does not exist")
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        if ckpt.get("config") != model_config.to_dict():
+            raise TrainError(f"{last} was trained with model config {ckpt.get('config')}, "
+                             f"not {model_config.to_dict()}")
+        model.load_state_dict(ckpt["state_dict"])
+        opt.load_state_dict(ckpt["optimizer"])
+        step = int(ckpt["step"])
+        rng.bit_generator.state = ckpt["rng"]["numpy"]
+        torch.set_rng_state(ckpt["rng"]["torch"])
+        if device.type == "cuda" and ckpt["rng"].get("cuda"):
+            torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
+        val_score = ckpt["meta"].get("val_dpsnr_y")
+        _trim_log(log_path, step)
+    elif log_path.exists():
+        log_path.unlink()
+
+    def meta() -> dict[str, Any]:
+        return {"recipe": cfg.to_dict(), "step": step, "val_dpsnr_y": val_score,
+                "train_clips": len(train_paths), "torch": str(torch.__version__)}
+
+    def checkpoint() -> None:
+        state = {
+            "arch": RestorationNet.arch, "config": model_config.to_dict(),
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "meta": meta(), "optimizer": opt.state_dict(), "step": step,
+            "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
+        }
+        atomic_save(state, last)
+
+    def autocast() -> contextlib.AbstractContextManager:
+        if cfg.precision == "bf16":
+            return torch.autocast(device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    new_log = not log_path.exists()
+    model.train()
+    start_time = time.perf_counter()
+    pixels = cfg.batch * cfg.seq_len * sampler.crop[0] * sampler.crop[1]
+    with log_path.open("a", newline="") as log_file, tqdm(
+            total=cfg.steps, initial=step, file=sys.stderr, disable=not sys.stderr.isatty(),
+            desc=f"train {cfg.model}", dynamic_ncols=True) as bar:
+        log = csv.DictWriter(log_file, LOG_FIELDS)
+        if new_log:
+            log.writeheader()
+        while step < cfg.steps:
+            began = time.perf_counter()
+            step += 1
+            lr = lr_at(step, cfg)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            with autocast():
+                loss = unroll(model, sampler.sample(rng, cfg.batch), device, cfg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            took = time.perf_counter() - began
+            row: dict[str, Any] = {"step": step, "loss": f"{loss.item():.6f}", "lr": f"{lr:.3e}",
+                                   "val_dpsnr_y": "", "seconds": f"{time.perf_counter() - start_time:.1f}",
+                                   "px_per_s": f"{pixels / took:.0f}"}
+            final = step == cfg.steps
+            if val_clips and ((cfg.val_every and step % cfg.val_every == 0) or final):
+                val_score = validate(model, val_clips, device, cfg.val_frames)
+                row["val_dpsnr_y"] = f"{val_score:.4f}"
+            log.writerow(row)
+            log_file.flush()
+            if (cfg.save_every and step % cfg.save_every == 0) or final:
+                checkpoint()
+            bar.set_postfix(loss=row["loss"], val=row["val_dpsnr_y"] or "-")
+            bar.update(1)
+    model.meta = meta()
+    final_path = out / "model.pt"
+    save(model, final_path)
+    return final_path

@@ -1,0 +1,114 @@
+"""The training unroll: restore runs frame by frame with the pipeline's own step, and the loss.
+
+Within a run the frames are restored as the pipeline's scheduler restores them (anchors in
+display order, then B-frames), each P/B frame fed the model's *own* restored references through
+:func:`redecode.models.restore_step`, the step inference runs (same reference selection,
+per-frame list flags, clamping). Gradients flow through restored references unless
+``detach_refs``. A reference that lies outside the run is restored first, without gradient,
+with its own references stood in for by their decoded frames. Frames of different runs with the
+same kinds of reference are batched together (a frame's output does not depend on its batch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..models import Candidates, restore_step
+from .config import TrainConfig
+from .sampler import Run
+
+__all__ = ["frame_loss", "restore_group", "unroll"]
+
+TYPE_CODES = {"I": 0, "P": 1, "B": 2}
+#: Floor of a frame's decode error in the "psnr" loss ([0, 1] units; 0.1 code value^2 at 8 bits).
+PSNR_FLOOR = 1.5e-6
+
+
+def restore_group(
+    model: nn.Module,
+    runs: Sequence[Run],
+    restored: Sequence[dict[int, Tensor]],
+    items: Sequence[tuple[int, int]],
+    device: torch.device,
+    detach_refs: bool = False,
+    references: bool = True,
+) -> Tensor:
+    """Restore frames ``(run index, frame index)`` that have the same kinds of reference.
+
+    Args:
+        restored: per run, the frames restored so far (frame index -> (6, h, w)).
+        references: False restores every frame through the intra path.
+
+    Returns:
+        (len(items), 6, h, w) restored frames in [0, 1].
+    """
+    clips = [runs[b].clip for b, _ in items]
+    decoded = torch.stack([c.decoded_frame(t) for c, (_, t) in zip(clips, items)]).to(device)
+    qp = torch.stack([c.qp[t] for c, (_, t) in zip(clips, items)]).to(device)
+    ftype = torch.tensor([TYPE_CODES[c.letters[t]] for c, (_, t) in zip(clips, items)], device=device)
+    lists: list[Candidates | None] = []
+    for li in (0, 1):
+        b0, t0 = items[0]
+        if not references or runs[b0].references(t0)[li] is None:
+            lists.append(None)
+            continue
+        per_item = [runs[b].candidates(t) if li == 0 else [runs[b].references(t)[1]] for b, t in items]
+        k = max(len(c) for c in per_item)
+        rest: list[list[Tensor]] = [[] for _ in range(k)]
+        dec: list[list[Tensor]] = [[] for _ in range(k)]
+        for (b, _), cands in zip(items, per_item):
+            cands = cands + [cands[-1]] * (k - len(cands))  # pad: a repeat of the farthest is never chosen
+            for j, r in enumerate(cands):
+                d = runs[b].clip.decoded_frame(r).to(device)
+                rr = restored[b].get(r)
+                rr = d if rr is None else (rr.detach() if detach_refs else rr)
+                rest[j].append(rr)
+                dec[j].append(d)
+        vectors = torch.stack([c.vectors[t, li] for c, (_, t) in zip(clips, items)]).to(device)
+        mask = torch.stack([c.masks[t, li] for c, (_, t) in zip(clips, items)]).to(device)
+        lists.append(Candidates([torch.stack(r) for r in rest], [torch.stack(d) for d in dec], vectors, mask))
+    return restore_step(model, decoded, qp, ftype, lists[0], lists[1])
+
+
+def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -> Tensor:
+    """Loss per frame, (B,), over (B, 6, h, w) tensors; chroma channels weighted.
+
+    "psnr" is ``10 log10(MSE(out) / MSE(decoded))``: minus the frame's ΔPSNR in dB over the
+    decode (on all six channels, luma weighing 2:1 by count), so every QP counts the same.
+    """
+    w = out.new_tensor([1.0, 1.0, 1.0, 1.0, cfg.chroma_weight, cfg.chroma_weight]).view(1, 6, 1, 1)
+    d = (out - target).square()
+    if cfg.loss == "charbonnier":
+        d = torch.sqrt(d + cfg.charbonnier_eps ** 2)
+    err = (d * w).mean(dim=(2, 3)).sum(dim=1) / w.sum()
+    if cfg.loss != "psnr":
+        return err
+    ref = ((decoded - target).square() * w).mean(dim=(2, 3)).sum(dim=1) / w.sum()
+    return (10.0 / math.log(10.0)) * torch.log((err + PSNR_FLOOR) / (ref + PSNR_FLOOR))
+
+
+def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: TrainConfig) -> Tensor:
+    """Restore every run in order and return the mean loss over their window frames."""
+    restored: list[dict[int, Tensor]] = [{} for _ in runs]
+    losses: list[Tensor] = []
+    for k in range(max(len(r.order) for r in runs)):
+        groups: dict[tuple[bool, bool, bool], list[tuple[int, int]]] = {}
+        for b, run in enumerate(runs):
+            if k < len(run.order):
+                t = run.order[k]
+                r0, r1 = run.references(t) if cfg.references else (None, None)
+                groups.setdefault((r0 is not None, r1 is not None, t in run.window), []).append((b, t))
+        for (_, _, scored), items in groups.items():
+            with torch.set_grad_enabled(scored and torch.is_grad_enabled()):
+                out = restore_group(model, runs, restored, items, device, cfg.detach_refs, cfg.references)
+            for (b, t), o in zip(items, out):
+                restored[b][t] = o
+            if scored:
+                target = torch.stack([runs[b].clip.pristine_frame(t) for b, t in items]).to(device)
+                decoded = torch.stack([runs[b].clip.decoded_frame(t) for b, t in items]).to(device)
+                losses.append(frame_loss(out.float(), target, decoded, cfg))
+    return torch.cat(losses).mean()

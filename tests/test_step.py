@@ -1,0 +1,126 @@
+"""One restoration step: the pipeline and the training unroll restore a clip to the same frames,
+and a frame's output does not depend on what it is batched with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+
+from redecode.decoders import open_video
+from redecode.models import RestorationConfig, RestorationNet
+from redecode.pipeline.engine import Engine, Packed
+from redecode.pipeline.samples import camera_frames, encode_frames
+from redecode.pipeline.scheduler import restore_frames
+from redecode.training.clips import clip_from_frames
+from redecode.training.sampler import ClipTensors, make_run
+from redecode.training.unroll import restore_group
+from redecode.training.validate import clip_frames
+
+TINY = RestorationConfig(widths=(8, 12), enc_blocks=(1, 1), dec_blocks=(1,), ref_blocks=1, cond_width=8)
+
+
+def _model(seed: int = 0) -> RestorationNet:
+    torch.manual_seed(seed)
+    model = RestorationNet(TINY).eval()
+    for p in model.parameters():  # a "trained" network: every weight matters
+        torch.nn.init.normal_(p, std=0.05)
+    return model
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """14 frames of x264 with 3 B-frames and 3 references (list-0 vectors past the nearest anchor)."""
+    tmp = tmp_path_factory.mktemp("step")
+    rgb = list(camera_frames(96, 64, 14, seed=3, speed=2.0))
+    pristine = []
+    for f in rgb:
+        p = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        pristine.append((p[:64].copy(), p[64:80].reshape(32, 48).copy(), p[80:].reshape(32, 48).copy()))
+    path = encode_frames(tmp / "c.mp4", rgb, options={"qp": "36", "bf": "3", "refs": "3", "g": "10",
+                                                       "b-pyramid": "none"})
+    with open_video(path, metadata=True) as video:
+        c = clip_from_frames(pristine, video)
+    assert set(c.type_letters) == {"I", "P", "B"}
+    return c
+
+
+class Recording(Engine):
+    """An engine that keeps every restored tensor by frame index."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.tensors: dict[int, torch.Tensor] = {}
+
+    def restore(self, items: list[Packed], l0: list[Packed], l1: list[Packed]) -> None:
+        super().restore(items, l0, l1)
+        for it in items:
+            self.tensors[it.frame.index] = it.restored.clone()
+
+
+def test_pipeline_and_training_unroll_agree(clip) -> None:
+    model = _model()
+    engine = Recording(model, torch.device("cpu"), half=False, tile=0)
+    assert len(list(restore_frames(clip_frames(clip), engine))) == clip.length
+
+    tensors = ClipTensors.from_clip(clip)
+    run = make_run(tensors, 0, clip.length)
+    restored: dict[int, torch.Tensor] = {}
+    with torch.no_grad():
+        for t in run.order:  # one frame at a time, in the unroll's order
+            restored[t] = restore_group(model, [run], [restored], [(0, t)], torch.device("cpu"))[0]
+    assert sorted(restored) == list(range(clip.length))
+    worst = max(float((restored[t] - engine.tensors[t]).abs().max()) for t in range(clip.length))
+    assert worst <= 1e-5
+    # the step really used references: without them the P/B frames come out differently
+    with torch.no_grad():
+        intra = {t: restore_group(model, [run], [restored], [(0, t)], torch.device("cpu"),
+                                  references=False)[0] for t in range(clip.length)}
+    pb = [t for t, k in enumerate(clip.type_letters) if k != "I"]
+    assert max(float((intra[t] - restored[t]).abs().max()) for t in pb) > 1e-3
+
+
+def test_packed_clip_equals_planes_to_tensor(clip) -> None:
+    from redecode.models import planes_to_tensor
+
+    tensors = ClipTensors.from_clip(clip)
+    for t in (0, clip.length - 1):
+        want = planes_to_tensor(clip.dec_y[t], clip.dec_u[t], clip.dec_v[t])
+        assert torch.equal(tensors.decoded_frame(t), want)
+
+
+def test_output_does_not_depend_on_batch(clip) -> None:
+    model = _model(1)
+    engine = Engine(model, torch.device("cpu"), half=False, tile=0)
+    frames = clip_frames(clip)
+    letters = clip.type_letters
+    anchors = [i for i, k in enumerate(letters) if k != "B"]
+    b_run = next(i for i in range(len(letters) - 1) if letters[i] == letters[i + 1] == "B")
+    prev = max(a for a in anchors if a < b_run)
+    nxt = min(a for a in anchors if a > b_run)
+    bs = [i for i in range(prev + 1, nxt)]
+    assert len(bs) >= 2
+    items = {i: engine.pack(frames[i]) for i in [*anchors, *bs]}
+    for a in anchors:
+        items[a].restored = items[a].decoded
+    # one B-frame loses its list-1 vectors and another all its motion: they must be restored
+    # as if alone, whatever their batch-mates have
+    from dataclasses import replace
+
+    m = frames[bs[0]].motion
+    no_l1 = replace(frames[bs[0]], motion=replace(m, l1_mask=np.zeros_like(m.l1_mask)))
+    no_motion = replace(frames[bs[1]], motion=None)
+    odd = [engine.pack(no_l1), engine.pack(no_motion)] + [items[i] for i in bs[2:]]
+    past, future = [items[prev]], [items[nxt]]
+    engine.restore(odd, past, future)
+    together = [it.restored.clone() for it in odd]
+    for it, want in zip(odd, together):
+        engine.restore([it], past, future)
+        assert float((it.restored - want).abs().max()) <= 1e-5
+    # and a frame without motion equals the same frame restored with no references at all
+    alone = engine.pack(no_motion)
+    engine.restore([alone], [], [])
+    assert float((alone.restored - together[1]).abs().max()) <= 1e-5
