@@ -45,6 +45,7 @@ def _randomise_tail(model: torch.nn.Module, seed: int = 0) -> None:
     """Give the zero-initialised last layer weights, as training would."""
     torch.manual_seed(seed)
     torch.nn.init.normal_(model.tail.weight, std=0.05)
+    torch.nn.init.normal_(model.ref_tail.weight, std=0.05)
 
 
 # ---- packing -------------------------------------------------------------------------------

@@ -124,3 +124,29 @@ def test_output_does_not_depend_on_batch(clip) -> None:
     alone = engine.pack(no_motion)
     engine.restore([alone], [], [])
     assert float((alone.restored - together[1]).abs().max()) <= 1e-5
+
+
+def test_gate_and_strength_scale_the_correction_per_macroblock() -> None:
+    from redecode.models import restore_step
+    from redecode.models.gate import Gate, fit_alpha
+
+    model = _model(2)
+    decoded = torch.rand(2, 6, 16, 16)
+    qp = torch.tensor([22.0, 42.0]).view(2, 1, 1, 1).expand(2, 1, 2, 2).clone()
+    qp[0, 0, 0, 0] = 37.0  # one macroblock in another band
+    ftype = torch.tensor([0, 2])
+    with torch.no_grad():
+        full = restore_step(model, decoded, qp, ftype)
+        half = restore_step(model, decoded, qp, ftype, strength=0.5)
+        model.gate = Gate(((1.0, 1.0, 1.0, 0.0, 1.0), (1.0,) * 5, (1.0, 1.0, 1.0, 1.0, 0.25)))
+        gated = restore_step(model, decoded, qp, ftype)
+    raw = model(decoded, qp, ftype)  # unclamped correction
+    want_half = (decoded + 0.5 * (raw - decoded)).clamp(0, 1)
+    torch.testing.assert_close(half, want_half)
+    assert torch.equal(gated[0, :, :8, :8], decoded[0, :, :8, :8])  # I-frame, QP 37: alpha 0
+    torch.testing.assert_close(gated[0, :, 8:, 8:], full[0, :, 8:, 8:])  # I-frame, QP 22: alpha 1
+    torch.testing.assert_close(gated[1], (decoded[1] + 0.25 * (raw[1] - decoded[1])).clamp(0, 1))
+    # least squares: a correction twice the error wants 0.5; one against the error wants 0
+    gate = fit_alpha({("I", 0): (2.0, 4.0), ("P", 3): (-1.0, 1.0), ("B", 4): (5.0, 1.0)})
+    assert gate.alpha[0][0] == 0.5 and gate.alpha[1][3] == 0.0 and gate.alpha[2][4] == 1.0
+    assert Gate.from_meta(gate.to_meta()) == gate

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .gate import Gate
 from .warp import dense_field
 
 __all__ = ["Reference", "RestorationConfig", "RestorationNet"]
@@ -184,12 +185,14 @@ class RestorationNet(nn.Module):
         self.config = config
         self.name: str = self.arch
         self.meta: dict[str, Any] = {}
+        self.gate: Gate | None = None  # the safety gate, from a checkpoint's meta
         widths = config.widths
         c0 = widths[0]
         self.head = _conv(6, c0)
         # current decoded (6) + block residual (6) + carried correction (6) + block mask (1)
         self.ref_head = _conv(19, c0)
         self.ref_blocks = nn.ModuleList(ResBlock(c0) for _ in range(config.ref_blocks))
+        self.ref_tail = _conv(c0, c0, 1)
         self.enc = nn.ModuleList(
             nn.ModuleList(ResBlock(widths[k]) for _ in range(n)) for k, n in enumerate(config.enc_blocks))
         self.down = nn.ModuleList(_conv(widths[k], widths[k + 1], 3, 2) for k in range(len(widths) - 1))
@@ -197,8 +200,11 @@ class RestorationNet(nn.Module):
         self.dec = nn.ModuleList(
             nn.ModuleList(ResBlock(widths[k]) for _ in range(n)) for k, n in enumerate(config.dec_blocks))
         self.tail = _conv(c0, 6)
-        nn.init.zeros_(self.tail.weight)
-        nn.init.zeros_(self.tail.bias)
+        # Zero last layers: an untrained network returns its input, and a reference path added to
+        # a network trained without references starts by changing nothing.
+        for conv in (self.tail, self.ref_tail):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
         # per macroblock: QP/51, 2^((QP-37)/6), one-hot frame type (3), l0 present, l1 present
         cw = config.cond_width
         self.cond = nn.Sequential(_conv(7, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
@@ -274,6 +280,7 @@ class RestorationNet(nn.Module):
                 f = _act(self.ref_head(padded(torch.cat([decoded, residual, correction, mask], dim=1))))
                 for block in self.ref_blocks:
                     f = block(f)
+                f = self.ref_tail(f)
                 weight = padded(mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]
                 fused = fused + f * weight
                 total = total + weight

@@ -5,7 +5,9 @@ point into, the step aligns each list once (:func:`select_reference`: block by b
 candidate whose motion-compensated decode matches best), runs the network (in overlapping tiles
 when frames are large) and clamps the result to [0, 1], the range a restored frame has when it
 serves as a reference. Whether a frame predicts from a list is decided per frame, from its own
-mask, never per batch, so a frame's output does not depend on its batch-mates.
+mask, never per batch, so a frame's output does not depend on its batch-mates. The model's
+safety gate (``model.gate``, see :mod:`redecode.models.gate`) and the user's strength scale the
+correction per macroblock before the clamp.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from .gate import Gate
 from .net import Reference
 from .refselect import select_reference
+from .warp import dense_field
 
 __all__ = ["LIST0_CANDIDATES", "Candidates", "restore_step"]
 
@@ -53,6 +57,7 @@ def restore_step(
     *,
     tile: int = 0,
     tile_margin: int = 48,
+    strength: float = 1.0,
 ) -> Tensor:
     """Restore a batch of frames.
 
@@ -65,13 +70,20 @@ def restore_step(
         tile: largest side (packed pixels) run in one piece; larger frames go in overlapping
             tiles so memory stays bounded (0: never tile).
         tile_margin: overlap of the tiles on each side, packed pixels.
+        strength: share of the (gated) correction kept, 0 (the decode) to 1.
 
     Returns:
         (B, 6, h, w) restored frames in [0, 1].
     """
     refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
             for c in (l0, l1)]
-    return _run(model, decoded, qp, frame_type, refs[0], refs[1], tile, tile_margin).clamp(0.0, 1.0)
+    out = _run(model, decoded, qp, frame_type, refs[0], refs[1], tile, tile_margin)
+    gate: Gate | None = getattr(model, "gate", None)
+    if gate is not None or strength != 1.0:
+        scale = gate.lookup(qp, frame_type) if gate is not None else qp.new_ones(qp.shape)
+        _, _, h, w = decoded.shape
+        out = decoded + (out - decoded) * dense_field(scale * strength, h, w, 8).to(out.dtype)
+    return out.clamp(0.0, 1.0)
 
 
 def _run(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: Reference | None,

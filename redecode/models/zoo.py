@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .gate import Gate
 from .net import RestorationConfig, RestorationNet
 
 __all__ = ["MODELS", "SIZES", "ModelError", "build", "load", "save"]
@@ -165,4 +166,8 @@ def _load_checkpoint(path: Path, device: str | torch.device) -> RestorationNet:
         raise ModelError(f"{path}: weights do not match the {arch} config {asdict(config)}: {detail}") from exc
     model.name = _size_name(config) or arch
     model.meta = dict(meta)
+    try:
+        model.gate = Gate.from_meta(meta["gate"]) if "gate" in meta else None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: bad gate in meta: {exc}") from exc
     return model.to(device).eval()

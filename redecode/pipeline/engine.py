@@ -75,7 +75,8 @@ class Engine:
         device: where tensors and the model live.
         half: use float16 on CUDA (ignored on the CPU).
         references: give P/B-frames their motion-compensated references; False restores every
-            frame through the intra path (the ablation of tools/bench_quality.py).
+            frame through the intra path (the ablation of tools/bench_quality.py). A model
+            trained without references (``meta["references"]`` False) always runs without.
         tile: largest side, in packed pixels (half the luma size), run in one piece; larger
             frames are restored in overlapping tiles so memory stays bounded (0: never tile).
         tile_margin: overlap of the tiles, in packed pixels, on each side.
@@ -88,7 +89,7 @@ class Engine:
         self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.identity = isinstance(model, Passthrough)
-        self.references = references
+        self.references = references and bool(getattr(model, "meta", {}).get("references", True))
         self.tile, self.tile_margin = tile, tile_margin
 
     @property

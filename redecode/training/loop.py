@@ -121,7 +121,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         log_path.unlink()
 
     def meta() -> dict[str, Any]:
-        return {"recipe": cfg.to_dict(), "step": step, "val_dpsnr_y": val_score,
+        return {"recipe": cfg.to_dict(), "step": step, "val_dpsnr_y": val_score, "references": cfg.references,
                 "train_clips": len(train_paths), "torch": str(torch.__version__)}
 
     def checkpoint() -> None:
@@ -156,7 +156,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast():
-                loss = unroll(model, sampler.sample(rng, cfg.batch), device, cfg)
+                loss = unroll(model, sampler.sample(rng, cfg.batch, cfg.references), device, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -168,6 +168,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
                                    "px_per_s": f"{pixels / took:.0f}"}
             final = step == cfg.steps
             if val_clips and ((cfg.val_every and step % cfg.val_every == 0) or final):
+                model.meta = meta()  # validation restores as the checkpoint will (meta: references)
                 val_score = validate(model, val_clips, device, cfg.val_frames)
                 row["val_dpsnr_y"] = f"{val_score:.4f}"
             log.writerow(row)

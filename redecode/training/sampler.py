@@ -136,13 +136,15 @@ class Run:
         return before[:LIST0_CANDIDATES]
 
 
-def make_run(clip: ClipTensors, start: int, length: int) -> Run:
-    """A run over frames ``start`` .. ``start + length - 1`` with its outside references added."""
+def make_run(clip: ClipTensors, start: int, length: int, references: bool = True) -> Run:
+    """A run over frames ``start`` .. ``start + length - 1`` with its outside references added
+    (none when ``references`` is False: every frame then goes through the intra path)."""
     window = frozenset(range(start, start + length))
     run = Run(clip, window)
     frames = set(window)
-    frames.update(r for t in window for r in run.references(t) if r is not None)
-    frames.update(c for t in window for c in run.candidates(t))
+    if references:
+        frames.update(r for t in window for r in run.references(t) if r is not None)
+        frames.update(c for t in window for c in run.candidates(t))
     anchors = sorted(t for t in frames if is_anchor(clip.letters[t]))
     run.order = anchors + sorted(t for t in frames if not is_anchor(clip.letters[t]))
     return run
@@ -165,7 +167,7 @@ class Sampler:
     def _read(self, index: int) -> ClipTensors:
         return ClipTensors.from_clip(load_clip(self.paths[index]))
 
-    def sample(self, rng: np.random.Generator, batch: int) -> list[Run]:
+    def sample(self, rng: np.random.Generator, batch: int, references: bool = True) -> list[Run]:
         runs = []
         ch, cw = self.crop
         for _ in range(batch):
@@ -174,7 +176,7 @@ class Sampler:
             start = int(rng.integers(0, clip.length - length + 1))
             top = 16 * int(rng.integers(0, (clip.height - ch) // 16 + 1))
             left = 16 * int(rng.integers(0, (clip.width - cw) // 16 + 1))
-            runs.append(make_run(clip.crop(top, left, ch, cw), start, length))
+            runs.append(make_run(clip.crop(top, left, ch, cw), start, length, references))
         return runs
 
 
