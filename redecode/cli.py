@@ -359,6 +359,97 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 1 if result.failed else 0
 
 
+# -- dataset --------------------------------------------------------------------------------
+
+def _size_range(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    try:
+        sizes = [tuple(int(v) for v in part.split("x")) for part in text.lower().split(":")]
+        if len(sizes) > 2 or any(len(s) != 2 for s in sizes):
+            raise ValueError
+    except ValueError:
+        raise UserError(f"--size {text}: expected WxH or WxH:WxH, e.g. 256x192:384x256") from None
+    return (sizes[0][0], sizes[0][1]), (sizes[-1][0], sizes[-1][1])
+
+
+def _qp_range(text: str) -> tuple[int, int]:
+    try:
+        a, _, b = text.partition(":")
+        return int(a), int(b or a)
+    except ValueError:
+        raise UserError(f"--qp-range {text}: expected A:B, e.g. 17:45") from None
+
+
+def _add_dataset(sub: argparse._SubParsersAction) -> None:
+    from .training.catalog import COLLECTIONS
+
+    p = sub.add_parser(
+        "dataset",
+        help="make training clips from pictures and videos (yours and the built-in collections)",
+        description="Encode scenes (camera motion over still pictures, spans of real videos scaled "
+                    "down 2x) with libx264 / mpeg2video / mpeg4 over a spread of settings, decode "
+                    "them with their metadata and write one clip file per scene, for `redecode train`. "
+                    "Whole sources are held out for validation.",
+    )
+    p.add_argument("sources", nargs="*", metavar="SRC",
+                   help="image/video files or folders (searched recursively)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="dataset folder")
+    p.add_argument("--builtin", default="", metavar="LIST",
+                   help="built-in collections: 'all', or a comma list of "
+                        f"{', '.join(sorted(COLLECTIONS))}, deadleaves (procedural)")
+    p.add_argument("--clips", type=int, default=300, help="training clips (default 300)")
+    p.add_argument("--val-clips", type=int, default=30, help="validation clips (default 30)")
+    p.add_argument("--codec", nargs="+", default=["libx264"], metavar="C",
+                   help="encoders to spread the clips over: libx264 mpeg2video mpeg4 (default libx264)")
+    p.add_argument("--frames", type=int, default=24, help="frames per clip (default 24)")
+    p.add_argument("--size", default="256x192:384x256", help="clip size WxH or range WxH:WxH")
+    p.add_argument("--qp-range", default="17:45", help="QP/CRF range, 27-42 drawn 3x as often (17:45)")
+    p.add_argument("--val-fraction", type=float, default=0.1,
+                   help="share of your files held out for validation, whole files (default 0.1)")
+    p.add_argument("--val-ladder", action="store_true",
+                   help="also write val_ladder/: the validation scenes at x264 QP 22..42")
+    p.add_argument("--ladder-scenes", type=int, default=2, help="ladder scenes per validation source")
+    p.add_argument("--seed", type=int, default=0, help="same seed, same clips (default 0)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--resume", action="store_true", help="keep clips already written with the same recipe")
+    p.add_argument("--cache", metavar="DIR", help="folder for extracted built-in pictures (default DIR/sources)")
+    p.set_defaults(run=_run_dataset)
+
+
+def _run_dataset(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .training.catalog import COLLECTIONS
+    from .training.dataset import DatasetError, DatasetOptions, build_dataset
+
+    builtin = tuple(b for b in args.builtin.split(",") if b)
+    if builtin == ("all",):
+        builtin = (*COLLECTIONS, "deadleaves")
+    unknown = [b for b in builtin if b not in COLLECTIONS and b != "deadleaves"]
+    if unknown:
+        raise UserError(f"--builtin: unknown collection {', '.join(unknown)}")
+    if not builtin and not args.sources:
+        raise UserError("dataset: give image/video files or folders, or --builtin")
+    try:
+        opts = DatasetOptions(
+            out=Path(args.output), sources=tuple(args.sources), builtin=builtin, clips=args.clips,
+            val_clips=args.val_clips, frames=args.frames, size=_size_range(args.size), codecs=tuple(args.codec),
+            qp_range=_qp_range(args.qp_range), val_fraction=args.val_fraction, val_ladder=args.val_ladder,
+            ladder_scenes=args.ladder_scenes, seed=args.seed, jobs=args.jobs, resume=args.resume,
+            cache=Path(args.cache) if args.cache else None)
+        result = build_dataset(opts, progress=sys.stderr.isatty())
+    except DatasetError as e:
+        raise UserError(f"dataset: {e}") from None
+    for note in result.notes:
+        print(f"redecode: dataset: {note}", file=sys.stderr)
+    for err in result.failed:
+        print(f"redecode: dataset: failed: {err}", file=sys.stderr)
+    counts = ", ".join(f"{sp} {s['clips']}" for sp, s in result.built.items())
+    mb = sum(s["bytes"] for s in result.built.values()) / 1e6
+    print(f"redecode: dataset: {result.written} clips written, {result.kept} kept ({counts}; {mb:.1f} MB) "
+          f"in {args.output} in {result.seconds:.0f} s", file=sys.stderr)
+    return 1 if result.failed else 0
+
+
 # -- train ----------------------------------------------------------------------------------
 
 #: Recipe of ``redecode train --from MODEL`` without a config: a short fine-tune.
@@ -443,7 +534,7 @@ def _run_train(args: argparse.Namespace) -> int:
 # -- main -----------------------------------------------------------------------------------
 
 COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
-    _add_inspect, _add_restore, _add_filter, _add_demo, _add_evaluate, _add_train]
+    _add_inspect, _add_restore, _add_filter, _add_demo, _add_evaluate, _add_dataset, _add_train]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ Public API::
     restore_step, Candidates, LIST0_CANDIDATES  # the one restoration step (inference = training)
 """
 
+from .classic import ClassicConfig, ClassicNet
 from .net import Reference, RestorationConfig, RestorationNet
 from .tensors import DEFAULT_QP, chroma_size, motion_to_tensor, planes_to_tensor, qp_to_tensor, tensor_to_planes
 from .refselect import select_reference
@@ -25,7 +26,7 @@ FRAME_TYPES: dict[str, int] = {"I": 0, "P": 1, "B": 2}
 """Frame type letters to the ``frame_type`` codes the networks take."""
 
 __all__ = [
-    "DEFAULT_QP", "FRAME_TYPES", "LIST0_CANDIDATES", "Candidates", "restore_step", "MODELS", "SIZES", "ModelError", "Reference", "RestorationConfig",
+    "ClassicConfig", "ClassicNet", "DEFAULT_QP", "FRAME_TYPES", "LIST0_CANDIDATES", "Candidates", "restore_step", "MODELS", "SIZES", "ModelError", "Reference", "RestorationConfig",
     "RestorationNet", "build", "chroma_size", "dense_field", "load", "motion_to_tensor",
     "planes_to_tensor", "qp_to_tensor", "save", "select_reference", "tensor_to_planes", "warp", "warp_packed",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .classic import ClassicNet
 from .gate import Gate
 from .net import RestorationConfig, RestorationNet
 
@@ -26,6 +27,7 @@ __all__ = ["MODELS", "SIZES", "ModelError", "build", "load", "save"]
 #: Every architecture a checkpoint may name, by its ``arch`` string.
 MODELS: dict[str, type[nn.Module]] = {
     "restoration": RestorationNet,
+    "classic": ClassicNet,
 }
 
 #: Default configs of the named sizes: ``small`` for CPUs, ``base`` for GPUs and best quality.
@@ -35,6 +37,10 @@ SIZES: dict[str, RestorationConfig] = {
     "base": RestorationConfig(widths=(64, 96, 128), enc_blocks=(2, 2, 4), dec_blocks=(2, 2), ref_blocks=1,
                               cond_width=64),
 }
+
+
+#: Names that ``load`` looks up among the weights shipped in the package.
+SHIPPED: tuple[str, ...] = (*SIZES, "classic")
 
 
 class ModelError(Exception):
@@ -114,7 +120,7 @@ def load(name_or_path: str | os.PathLike[str], device: str | torch.device = "cpu
     Raises:
         ModelError: unknown name, no shipped weights, unreadable or malformed checkpoint.
     """
-    if isinstance(name_or_path, str) and name_or_path in SIZES:
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED:
         path = _shipped(name_or_path)
         if path is None:
             raise ModelError(
@@ -124,7 +130,7 @@ def load(name_or_path: str | os.PathLike[str], device: str | torch.device = "cpu
         path = Path(name_or_path)
         if not path.is_file():
             raise ModelError(
-                f"unknown model {str(name_or_path)!r}: not a model name ({', '.join(SIZES)}) "
+                f"unknown model {str(name_or_path)!r}: not a model name ({', '.join(SHIPPED)}) "
                 f"nor a checkpoint file")
     return _load_checkpoint(path, device)
 

@@ -91,6 +91,7 @@ def encode_frames(
     options: dict[str, str] | None = None,
     container_format: str | None = None,
     input_format: str = "rgb24",
+    threads: int | None = None,
 ) -> str:
     """Encode frames (RGB uint8, or planar arrays with ``input_format``) into a video file.
 
@@ -100,6 +101,8 @@ def encode_frames(
             ``yuv420p`` frame is (H * 3 / 2, W)).
         codec: PyAV encoder name ("libx264", "libx265", "mpeg2video", "mpeg4", ...).
         options: encoder options, e.g. ``{"qp": "37", "bf": "3", "preset": "medium"}``.
+        threads: encoder threads (None: PyAV's choice); 1 makes x264's output reproducible
+            (PyAV's own thread count overrides the ``threads`` option).
 
     Returns:
         The path, as a string.
@@ -115,6 +118,9 @@ def encode_frames(
                 stream.width, stream.height = frame.width, frame.height
                 stream.pix_fmt = pix_fmt
                 stream.options = dict(options or {})
+                if threads is not None:
+                    stream.codec_context.thread_count = threads
+                    stream.codec_context.thread_type = "SLICE"
             frame.pts = i
             frame.time_base = Fraction(1, 1) / Fraction(rate)
             out.mux(stream.encode(frame))

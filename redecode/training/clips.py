@@ -14,6 +14,7 @@ key                        shape                            dtype    meaning
 ``l0``, ``l1``             (T, 2, ceil(H/8), ceil(W/8))     float32  block vectors (dx, dy), luma px
 ``l0_mask``, ``l1_mask``   (T, ceil(H/8), ceil(W/8))        bool     block has a vector of the list
 ``bit_depth`` (optional)   ()                               int      8 unless given
+``meta`` (optional)        ()                               str      JSON: source, encoder, ...
 =========================  ===============================  =======  ==============================
 
 Vectors are zero and masks False where a frame has no vector (I-frames, intra blocks, list 1 of
@@ -23,6 +24,7 @@ frames duck-typed (``planes``, ``qp``, ``pict_type``, ``motion``) and never impo
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import zipfile
@@ -35,7 +37,7 @@ import numpy as np
 
 from ..models.tensors import DEFAULT_QP
 
-__all__ = ["Clip", "ClipError", "clip_from_frames", "clip_shape", "load_clip", "save_clip"]
+__all__ = ["Clip", "ClipError", "clip_from_frames", "clip_shape", "load_clip", "read_meta", "save_clip"]
 
 TYPE_CODES = {"I": 0, "P": 1, "B": 2}
 TYPE_LETTERS = "IPB"
@@ -133,15 +135,28 @@ class Clip:
 ARRAY_KEYS = tuple(f.name for f in fields(Clip) if f.name != "bit_depth")
 
 
-def save_clip(path: str | os.PathLike[str], clip: Clip) -> None:
-    """Write a clip as a compressed ``.npz`` (atomically: temporary file, then rename)."""
+def save_clip(path: str | os.PathLike[str], clip: Clip, meta: dict[str, Any] | None = None) -> int:
+    """Write a clip as a compressed ``.npz`` (atomically: temporary file, then rename), with
+    ``meta`` (plain data) as JSON. Returns the file's size in bytes."""
     clip.validate()
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp.npz")
     arrays: dict[str, Any] = {k: getattr(clip, k) for k in ARRAY_KEYS}
     arrays["bit_depth"] = np.array(clip.bit_depth)
+    if meta is not None:
+        arrays["meta"] = np.array(json.dumps(meta))
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)
+    return path.stat().st_size
+
+
+def read_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``meta`` of a clip file, or None when it has none or cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return json.loads(str(data["meta"])) if "meta" in data.files else None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
 
 
 def load_clip(path: str | os.PathLike[str]) -> Clip:

@@ -12,16 +12,17 @@ same kinds of reference are batched together (a frame's output does not depend o
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-from ..models import Candidates, restore_step
+from ..models import Candidates, Reference, restore_step, select_reference
 from .config import TrainConfig
-from .sampler import Run
+from .sampler import ClipTensors, Run, make_run
 
-__all__ = ["frame_loss", "restore_group", "unroll"]
+__all__ = ["FrameStep", "frame_loss", "group_inputs", "restore_group", "unroll", "walk_clip"]
 
 TYPE_CODES = {"I": 0, "P": 1, "B": 2}
 #: Floor of a frame's decode error in the "psnr" loss ([0, 1] units; 0.1 code value^2 at 8 bits).
@@ -46,6 +47,18 @@ def restore_group(
     Returns:
         (len(items), 6, h, w) restored frames in [0, 1].
     """
+    return restore_step(model, *group_inputs(runs, restored, items, device, detach_refs, references))
+
+
+def group_inputs(
+    runs: Sequence[Run],
+    restored: Sequence[dict[int, Tensor]],
+    items: Sequence[tuple[int, int]],
+    device: torch.device,
+    detach_refs: bool = False,
+    references: bool = True,
+) -> tuple[Tensor, Tensor, Tensor, Candidates | None, Candidates | None]:
+    """The step's inputs for frames of runs: decoded (B, 6, h, w), qp, frame types, l0, l1."""
     clips = [runs[b].clip for b, _ in items]
     decoded = torch.stack([c.decoded_frame(t) for c, (_, t) in zip(clips, items)]).to(device)
     qp = torch.stack([c.qp[t] for c, (_, t) in zip(clips, items)]).to(device)
@@ -71,7 +84,7 @@ def restore_group(
         vectors = torch.stack([c.vectors[t, li] for c, (_, t) in zip(clips, items)]).to(device)
         mask = torch.stack([c.masks[t, li] for c, (_, t) in zip(clips, items)]).to(device)
         lists.append(Candidates([torch.stack(r) for r in rest], [torch.stack(d) for d in dec], vectors, mask))
-    return restore_step(model, decoded, qp, ftype, lists[0], lists[1])
+    return decoded, qp, ftype, lists[0], lists[1]
 
 
 def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -> Tensor:
@@ -112,3 +125,37 @@ def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: Tra
                 decoded = torch.stack([runs[b].clip.decoded_frame(t) for b, t in items]).to(device)
                 losses.append(frame_loss(out.float(), target, decoded, cfg))
     return torch.cat(losses).mean()
+
+
+@dataclass
+class FrameStep:
+    """One frame of :func:`walk_clip`: the step's inputs with the references already aligned.
+
+    Attributes:
+        t: display index; decoded (1, 6, h, w); qp (1, 1, gh, gw); frame_type (1,);
+        l0, l1: aligned references (as ``restore_step`` aligns them) or None;
+        pristine: (1, 6, h, w) the source frame.
+    """
+
+    t: int
+    decoded: Tensor
+    qp: Tensor
+    frame_type: Tensor
+    l0: Reference | None
+    l1: Reference | None
+    pristine: Tensor
+
+
+@torch.no_grad()
+def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
+    """Restore a whole clip with ``model`` in the pipeline's order, yielding each frame's inputs
+    before it is restored (for closed-form fits: ``classic``, the safety gate)."""
+    run = make_run(clip, 0, clip.length)
+    restored: dict[int, Tensor] = {}
+    device = torch.device("cpu")
+    for t in run.order:
+        decoded, qp, ftype, c0, c1 = group_inputs([run], [restored], [(0, t)], device)
+        refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
+                for c in (c0, c1)]
+        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None])
+        restored[t] = restore_step(model, decoded, qp, ftype, c0, c1)[0]

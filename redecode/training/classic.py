@@ -1,0 +1,101 @@
+"""Fitting ``classic`` in closed form: least squares per frame type, QP band and class.
+
+Clips are restored whole, in the pipeline's order, with the one restoration step; for every
+frame the features of :class:`redecode.models.classic.ClassicNet` (aligned references as the
+step aligns them) and the decode's error (pristine - decoded) are accumulated into normal
+equations per coefficient set. A pass solves them; the next pass restores the references with
+the model of the previous one, so the carried corrections are those the model itself makes
+(two passes are enough: the second changes the carried terms' weights only).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..models import ClassicNet
+from .clips import Clip
+from .sampler import ClipTensors
+from .unroll import walk_clip
+
+__all__ = ["fit_classic"]
+
+#: Pixels a coefficient set needs before it is used (fewer: it stays zero, the identity).
+MIN_PIXELS = 1000
+#: Every SUBSAMPLE-th pixel in each direction enters the sums (neighbours add little).
+SUBSAMPLE = 2
+#: Ridge, relative to the mean diagonal of the normal equations.
+RIDGE = 1e-3
+
+
+class _Normal:
+    """Normal equations A w = b for many coefficient sets at once: A (K, F, F), b (K, F)."""
+
+    def __init__(self, sets: int, features: int) -> None:
+        self.a = torch.zeros(sets, features, features, dtype=torch.float64)
+        self.b = torch.zeros(sets, features, dtype=torch.float64)
+        self.n = torch.zeros(sets, dtype=torch.long)
+
+    def add(self, x: torch.Tensor, e: torch.Tensor, key: torch.Tensor) -> None:
+        """x (N, F) features, e (N,) targets, key (N,) set index."""
+        order = torch.argsort(key)
+        counts = torch.bincount(key, minlength=len(self.b)).tolist()
+        xe = torch.cat([x, e[:, None]], 1)[order].double()
+        for k, part in enumerate(torch.split(xe, counts)):
+            if len(part):
+                prod = part[:, :-1].T @ part
+                self.a[k] += prod[:, :-1]
+                self.b[k] += prod[:, -1]
+                self.n[k] += len(part)
+
+    def solve(self) -> torch.Tensor:
+        w = torch.zeros_like(self.b)
+        for k in range(len(self.b)):
+            if self.n[k] < MIN_PIXELS:
+                continue
+            a = self.a[k]
+            ridge = RIDGE * float(a.diagonal().mean()) + 1e-12
+            w[k] = torch.linalg.solve(a + ridge * torch.eye(len(a), dtype=a.dtype), self.b[k])
+        return w.float()
+
+
+def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False) -> ClassicNet:
+    """Fit a :class:`ClassicNet` on training clips (pristine + decoded + metadata)."""
+    model = ClassicNet().eval()
+    cfg = model.config
+    nb, nc = model.luma.shape[1], model.luma.shape[2]
+    for p in range(passes):
+        luma = [_Normal(nb * nc, cfg.luma_features) for _ in range(3)]
+        chroma = [[_Normal(nb, cfg.chroma_features) for _ in range(2)] for _ in range(3)]
+        bar = tqdm(clips, desc=f"fit classic, pass {p + 1}/{passes}", unit="clip", file=sys.stderr,
+                   disable=not progress)
+        for clip in bar:
+            for step in walk_clip(model, ClipTensors.from_clip(clip)):
+                f = model.features(step.decoded, step.qp, step.frame_type, step.l0, step.l1)
+                err = step.pristine - step.decoded
+                kind = int(step.frame_type[0])
+                e_luma = F.pixel_shuffle(err[:, :4], 2)[:, 0]  # (1, H, W)
+                sub = (slice(None), slice(None, None, SUBSAMPLE), slice(None, None, SUBSAMPLE))
+                luma[kind].add(f["luma_x"][sub].reshape(-1, cfg.luma_features), e_luma[sub].reshape(-1),
+                               f["luma_key"][sub].reshape(-1))
+                for plane in range(2):
+                    chroma[kind][plane].add(f["chroma_x"][:, plane][sub].reshape(-1, cfg.chroma_features),
+                                            err[:, 4 + plane][sub].reshape(-1), f["chroma_key"][sub].reshape(-1))
+        with torch.no_grad():
+            for kind in range(3):
+                model.luma[kind] = luma[kind].solve().view(nb, nc, -1)
+                for plane in range(2):
+                    model.chroma[kind, :, plane] = chroma[kind][plane].solve()
+    model.meta = {"fit": {"clips": len(clips), "passes": passes,
+                          "frames": int(sum(c.length for c in clips))}}
+    return model
+
+
+def coefficient_bytes(model: ClassicNet) -> int:
+    """Size of the coefficients (float32)."""
+    return int(np.prod(model.luma.shape) + np.prod(model.chroma.shape)) * 4
