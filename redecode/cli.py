@@ -9,10 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 
-import av
-
 from . import __version__
-from .decoders import DecodeError
 
 log = logging.getLogger("redecode")
 
@@ -120,8 +117,11 @@ def _encode_options(args: argparse.Namespace):
 def _add_model_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("model")
     g.add_argument("-m", "--model", default="auto", metavar="MODEL",
-                   help="auto (base on CUDA, small on CPU), small, base, none (pass frames "
-                        "through unchanged), or a checkpoint file")
+                   help="auto (the best shipped model for the device), small, base, classic (a "
+                        "fast least-squares filter), none (frames pass through unchanged), or a "
+                        "checkpoint file")
+    g.add_argument("--strength", type=float, default=1.0, metavar="S",
+                   help="how much of the model's correction to apply, 0 (none) to 1 (all, default)")
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     g.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: half)")
 
@@ -158,7 +158,7 @@ def _run_restore(args: argparse.Namespace) -> int:
             args.inputs, args.output, model=args.model, device=args.device, half=not args.fp32,
             encode=_encode_options(args), skip_existing=args.skip_existing,
             overwrite=args.overwrite, progress=False if args.no_progress else None,
-            input_format=args.format)
+            input_format=args.format, strength=args.strength)
     except (RestoreError, OutputError) as e:
         raise UserError(str(e)) from None
     summary = result.to_dict()
@@ -249,7 +249,7 @@ def _run_filter(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     try:
-        engine = make_engine(args.model, args.device, half=not args.fp32)
+        engine = make_engine(args.model, args.device, half=not args.fp32, strength=args.strength)
     except RestoreError as e:
         raise UserError(str(e)) from None
     encode = _encode_options(args)
@@ -318,8 +318,10 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--cache", metavar="DIR", help="folder for cached encodes (default: DIR/cache)")
     g = p.add_argument_group("variants")
     g.add_argument("-m", "--model", nargs="+", default=["auto"], metavar="MODEL",
-                   help="models to evaluate: auto (base on CUDA, small on CPU), small, base, none "
-                        "(restored = decoded), or checkpoint files (default auto)")
+                   help="models to evaluate: auto (the best shipped model), small, base, classic, "
+                        "none (restored = decoded), or checkpoint files (default auto)")
+    g.add_argument("--strength", type=float, default=1.0, metavar="S",
+                   help="share of each model's correction applied, 0 to 1 (default 1)")
     g.add_argument("--baselines", nargs="+", metavar="NAME",
                    help="classical post-filters run by ffmpeg: deblock spp uspp pp7 fspp, or none "
                         "(default: deblock spp uspp pp7, those the ffmpeg program has)")
@@ -344,7 +346,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         settings = Settings(
             codec=args.codec, qps=args.qp, crfs=args.crf, preset=args.preset, bframes=args.bframes,
             gop=args.gop, frames=args.frames, models=args.model, baselines=args.baselines,
-            vmaf=not args.no_vmaf, jobs=args.jobs, device=args.device, cache=args.cache,
+            vmaf=not args.no_vmaf, jobs=args.jobs, device=args.device, cache=args.cache, strength=args.strength,
             size=parse_size(args.size) if args.size else None,
             rate=parse_rate(args.rate) if args.rate else None, pix_fmt=args.pix_fmt,
             plot_point=args.frames_plot, progress=False if args.no_progress else None)
@@ -380,8 +382,6 @@ def _qp_range(text: str) -> tuple[int, int]:
 
 
 def _add_dataset(sub: argparse._SubParsersAction) -> None:
-    from .training.catalog import COLLECTIONS
-
     p = sub.add_parser(
         "dataset",
         help="make training clips from pictures and videos (yours and the built-in collections)",
@@ -394,8 +394,9 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
                    help="image/video files or folders (searched recursively)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="dataset folder")
     p.add_argument("--builtin", default="", metavar="LIST",
-                   help="built-in collections: 'all', or a comma list of "
-                        f"{', '.join(sorted(COLLECTIONS))}, deadleaves (procedural)")
+                   help="built-in collections: 'all', or a comma list of catalogue collections "
+                        "(docs/data_sources.md: gcompris, mate, plasma, imageio, ...) and deadleaves "
+                        "(procedural pictures)")
     p.add_argument("--clips", type=int, default=300, help="training clips (default 300)")
     p.add_argument("--val-clips", type=int, default=30, help="validation clips (default 30)")
     p.add_argument("--codec", nargs="+", default=["libx264"], metavar="C",
@@ -475,6 +476,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="final model file (training state goes to OUT.pt.train/ beside it)")
     p.add_argument("--out-dir", metavar="DIR", help="folder for last.pt, model.pt and log.csv")
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps in all")
+    p.add_argument("--clips", type=int, default=200, metavar="N",
+                   help="--from classic: training clips the least-squares fit reads (default 200)")
     p.add_argument("--train", nargs="+", metavar="GLOB", help="training clip files (replace the recipe's)")
     p.add_argument("--val", nargs="+", metavar="GLOB", help="validation clip files (replace the recipe's)")
     p.add_argument("--device", help="cpu, cuda, cuda:N")
@@ -521,6 +524,8 @@ def _run_train(args: argparse.Namespace) -> int:
         if args.device:
             changes["device"] = args.device
         cfg = dataclasses.replace(cfg, **changes)
+        if cfg.init == "classic":
+            return _refit_classic(cfg, args)
         path = train(cfg, resume=args.resume)
     except (TrainError, ClipError) as exc:
         raise UserError(f"train: {exc}") from None
@@ -528,6 +533,19 @@ def _run_train(args: argparse.Namespace) -> int:
         os.replace(path, args.output)
         path = Path(args.output)
     print(path)
+    return 0
+
+
+def _refit_classic(cfg, args: argparse.Namespace) -> int:
+    """``train --from classic``: closed-form least squares on ``--clips`` clips, gate on the validation clips."""
+    from .training.classic import refit
+    from .training.sampler import expand_paths
+
+    if not args.output:
+        raise UserError("train --from classic: give -o OUT.pt")
+    refit(expand_paths(cfg.train), expand_paths(cfg.val) if cfg.val else [], args.output, clips=args.clips,
+          seed=cfg.seed, progress=sys.stderr.isatty())
+    print(args.output)
     return 0
 
 
@@ -558,6 +576,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     _terminate_as_interrupt()
+    import av  # not before: `redecode --help` stays fast
+
+    from .decoders import DecodeError
+
     try:
         return int(args.run(args))
     except (UserError, DecodeError) as e:

@@ -191,20 +191,26 @@ def test_bad_input_shapes_raise() -> None:
 
 def test_model_table_and_sizes() -> None:
     assert set(SIZES) == {"small", "base"}
-    assert MODELS == {"restoration": RestorationNet}
+    assert MODELS == {"restoration": RestorationNet, "classic": rm.ClassicNet}
     with pytest.raises(ModelError, match="unknown"):
         build("huge")
 
 
 @pytest.mark.parametrize("arch", list(MODELS))
 def test_save_load_round_trip(tmp_path: Path, arch: str) -> None:
-    model = MODELS[arch](TINY)
-    _randomise_tail(model)
+    config = TINY if arch == "restoration" else rm.ClassicConfig()
+    model = MODELS[arch](config)
+    if arch == "restoration":
+        _randomise_tail(model)
+    else:
+        torch.manual_seed(0)
+        for buf in model.buffers():
+            buf.normal_(0, 0.02)
     path = tmp_path / "m.pt"
     save(model, path, meta={"recipe": "test", "score": 0.5})
     loaded = load(path)
     assert not loaded.training and loaded.meta == {"recipe": "test", "score": 0.5}
-    assert loaded.name == arch and loaded.config == TINY
+    assert loaded.name == arch and loaded.config == config
     x = _inputs(1, 37, 65, 2)
     with torch.inference_mode():
         torch.testing.assert_close(loaded(**x), model.eval()(**x), rtol=0, atol=0)

@@ -1,14 +1,16 @@
-"""Quality benchmark: how much each shipped model improves x264 video, per QP and frame type.
+"""Quality benchmark: how much each model improves x264 video, per QP and frame type.
 
-On the validation ladder built by ``tools/make_dataset.py --val-ladder`` (validation scenes
-never seen in training, libx264 preset medium, 3 B-frames, 3 references, at QP 22, 27, 32, 37
-and 42), every clip is restored through the real streaming core (scheduler, engine, reference
-selection) and compared with the pristine frames. Printed per model and QP: ΔPSNR-Y and
-ΔSSIM-Y against the plain decode (per frame, then per clip, then over clips), split by frame
-type, and the same model with its references withheld (every frame through the intra path):
-the gain of motion compensation on P/B frames.
+On the validation ladder of ``redecode dataset --val-ladder`` (validation sources never seen in
+training: held-out photographs with camera motion and the held-out final stretch of real videos;
+libx264 preset medium, 3 B-frames, 3 references, QP 22/27/32/37/42), every clip is restored
+through the real streaming core (scheduler, engine, the one restoration step, the model's safety
+gate) and compared with the pristine frames. Printed per model and QP: ΔPSNR-Y over the plain
+decode (per frame, then per clip, then over clips) for all frames and by frame type, ΔSSIM-Y,
+and the same model with its references withheld (every frame through the intra path): what
+motion compensation adds on P/B. Rows are given for the real video alone, the photographs alone
+and all scenes. Each model's gate (alpha per QP band and frame type) is printed too.
 
-    python tools/bench_quality.py [--ladder data_cc0/val_ladder] [--model small base PATH ...]
+    python tools/bench_quality.py --ladder data/mix/val_ladder --model classic small PATH ...
 """
 
 from __future__ import annotations
@@ -20,109 +22,87 @@ import os
 import re
 import time
 from collections import defaultdict
-from fractions import Fraction
 
-import numpy as np
 import torch
 
 from redecode import models
-from redecode.decoders import Frame, Motion
 from redecode.pipeline.engine import Engine
-from redecode.pipeline.metrics import psnr, ssim
-from redecode.pipeline.scheduler import restore_frames
+from redecode.training.clips import load_clip, read_meta
+from redecode.training.validate import mean_by_type, score_clip
 
 from bench_common import machine
 
-TYPES = "IPB"
+KINDS = {"video": "real video", "image": "photographs", "all": "all scenes"}
 
 
-def clip_frames(data) -> list[Frame]:
-    """Decoder frames rebuilt from a dataset shard (same planes and metadata the decoder gave)."""
-    frames = []
-    for t in range(len(data["types"])):
-        kind = TYPES[int(data["types"][t])]
-        motion = None
-        if kind != "I":
-            motion = Motion(8, data["l0"][t], data["l1"][t], data["l0_mask"][t], data["l1_mask"][t])
-        frames.append(Frame(index=t, pts=t, time_base=Fraction(1, 25), pict_type=kind,
-                            planes=(data["dec_y"][t], data["dec_u"][t], data["dec_v"][t]),
-                            qp=data["qp"][t], motion=motion))
-    return frames
-
-
-def score(data, engine: Engine) -> dict[str, list[tuple[float, float]]]:
-    """Per frame type: (ΔPSNR-Y, ΔSSIM-Y) of each restored frame over its decode."""
-    out: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for r in restore_frames(clip_frames(data), engine):
-        t = r.frame.index
-        src, dec, res = data["src_y"][t], data["dec_y"][t], r.planes[0]
-        d_psnr = psnr(res, src) - psnr(dec, src)
-        d_ssim = ssim(res, src) - ssim(dec, src)
-        out[r.frame.pict_type].append((d_psnr, d_ssim))
+def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
+    """QP -> [(clip file, source kind)]."""
+    out: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for p in sorted(glob.glob(os.path.join(path, "*_qp*.npz"))):
+        meta = read_meta(p) or {}
+        out[int(re.search(r"_qp(\d+)", p).group(1))].append((p, meta.get("source_kind", "image")))
     return out
+
+
+def bench_model(spec: str, scenes: dict[int, list[tuple[str, str]]], device: torch.device,
+                ablate: bool = True) -> tuple[dict, float, str]:
+    net = models.load(spec, device=device)
+    with_refs = Engine(net, device, half=False)
+    no_refs = Engine(net, device, half=False, references=False)
+    started = time.perf_counter()
+    rows: dict = {}
+    for qp, files in sorted(scenes.items()):
+        full, ablated, kinds = [], [], []
+        for path, kind in files:
+            clip = load_clip(path)
+            full.append(score_clip(clip, with_refs, with_ssim=True))
+            ablated.append(score_clip(clip, no_refs) if ablate and with_refs.references else full[-1])
+            kinds.append(kind)
+        for kind in KINDS:
+            sel = [i for i, k in enumerate(kinds) if kind == "all" or k == kind]
+            if not sel:
+                continue
+            f, a = [full[i] for i in sel], [ablated[i] for i in sel]
+            psnr, ssim, noref = mean_by_type(f), mean_by_type(f, "ssim"), mean_by_type(a)
+            rows[f"{kind}/{qp}"] = {"scenes": len(sel), "psnr": psnr, "ssim": ssim, "noref": noref,
+                                    "mc_PB": psnr.get("PB", 0.0) - noref.get("PB", 0.0)}
+    gate = getattr(net, "gate", None)
+    return rows, time.perf_counter() - started, "" if gate is None else json.dumps(gate.to_meta())
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--ladder", default="data_cc0/val_ladder")
-    ap.add_argument("--model", nargs="+", default=["small", "base"],
-                    help="shipped model names or checkpoint paths")
+    ap.add_argument("--ladder", default="data/mix/val_ladder")
+    ap.add_argument("--model", nargs="+", default=["classic", "small"], help="shipped names or checkpoint paths")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--no-ablation", action="store_true", help="skip the no-references runs")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
-    paths = sorted(glob.glob(os.path.join(args.ladder, "*_qp*.npz")))
-    if not paths:
-        raise SystemExit(f"no ladder clips in {args.ladder}: build them with "
-                         "tools/make_dataset.py --val-ladder")
+    scenes = ladder(args.ladder)
+    if not scenes:
+        raise SystemExit(f"no ladder clips in {args.ladder}: build them with redecode dataset --val-ladder")
     print(f"machine: {machine()}")
-    by_qp: dict[int, list[str]] = defaultdict(list)
-    for p in paths:
-        by_qp[int(re.search(r"_qp(\d+)", p).group(1))].append(p)
-    print(f"ladder: {args.ladder}, {len(by_qp[min(by_qp)])} scenes x QP {sorted(by_qp)}")
-    device = torch.device(args.device)
+    counts = {k: sum(1 for _, kk in scenes[min(scenes)] if kk == k) for k in ("video", "image")}
+    print(f"ladder: {args.ladder}, {counts['video']} real-video and {counts['image']} photograph scenes "
+          f"x QP {sorted(scenes)}")
     results = {}
     for spec in args.model:
         try:
-            net = models.load(spec, device=device)
+            rows, seconds, gate = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation)
         except models.ModelError as e:
             print(f"\nmodel {spec}: skipped ({e})")
             continue
-        with_refs = Engine(net, device)
-        no_refs = Engine(net, device, references=False)
-        started = time.perf_counter()
-        rows = {}
-        for qp in sorted(by_qp):
-            per_clip = defaultdict(list)  # key -> per-clip means
-            for p in by_qp[qp]:
-                with np.load(p) as z:
-                    data = {k: z[k] for k in z.files}
-                full, ablated = score(data, with_refs), score(data, no_refs)
-                for kind in TYPES:
-                    if full[kind]:
-                        per_clip[("psnr", kind)].append(np.mean([d[0] for d in full[kind]]))
-                        per_clip[("ssim", kind)].append(np.mean([d[1] for d in full[kind]]))
-                        per_clip[("noref", kind)].append(np.mean([d[0] for d in ablated[kind]]))
-                every = [d for k in TYPES for d in full[k]]
-                every_ab = [d for k in TYPES for d in ablated[k]]
-                pb = [d for k in "PB" for d in full[k]]
-                pb_ab = [d for k in "PB" for d in ablated[k]]
-                per_clip[("psnr", "all")].append(np.mean([d[0] for d in every]))
-                per_clip[("ssim", "all")].append(np.mean([d[1] for d in every]))
-                per_clip[("noref", "all")].append(np.mean([d[0] for d in every_ab]))
-                per_clip[("mc", "PB")].append(np.mean([d[0] for d in pb]) -
-                                              np.mean([d[0] for d in pb_ab]))
-            rows[qp] = {f"{m}_{k}": float(np.mean(v)) for (m, k), v in per_clip.items()}
-        seconds = time.perf_counter() - started
         results[spec] = rows
-        name = getattr(net, "name", spec)
-        print(f"\nmodel {spec} ({name}; {seconds:.0f} s)")
-        print("| QP | ΔPSNR-Y all | I | P | B | ΔSSIM-Y all | no refs: ΔPSNR-Y all "
-              "| MC gain on P/B (dB) |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for qp, r in rows.items():
-            print(f"| {qp} | {r['psnr_all']:+.3f} | {r.get('psnr_I', float('nan')):+.3f} | "
-                  f"{r.get('psnr_P', float('nan')):+.3f} | {r.get('psnr_B', float('nan')):+.3f} | "
-                  f"{r['ssim_all']:+.4f} | {r['noref_all']:+.3f} | {r['mc_PB']:+.3f} |")
+        print(f"\nmodel {spec} ({seconds:.0f} s){'; gate ' + gate if gate else ''}")
+        print("| scenes | QP | ΔPSNR-Y all | I | P | B | ΔSSIM-Y all | no refs: all | no refs: P/B | refs add on P/B |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for key, r in rows.items():
+            kind, qp = key.split("/")
+            p, n = r["psnr"], r["noref"]
+            print(f"| {KINDS[kind]} ({r['scenes']}) | {qp} | {p.get('all', float('nan')):+.3f} | "
+                  f"{p.get('I', float('nan')):+.3f} | {p.get('P', float('nan')):+.3f} | "
+                  f"{p.get('B', float('nan')):+.3f} | {r['ssim'].get('all', float('nan')):+.4f} | "
+                  f"{n.get('all', float('nan')):+.3f} | {n.get('PB', float('nan')):+.3f} | {r['mc_PB']:+.3f} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

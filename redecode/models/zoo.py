@@ -22,7 +22,7 @@ from .classic import ClassicNet
 from .gate import Gate
 from .net import RestorationConfig, RestorationNet
 
-__all__ = ["MODELS", "SIZES", "ModelError", "build", "load", "save"]
+__all__ = ["MODELS", "SHIPPED", "SIZES", "ModelError", "auto_model", "build", "load", "save"]
 
 #: Every architecture a checkpoint may name, by its ``arch`` string.
 MODELS: dict[str, type[nn.Module]] = {
@@ -45,6 +45,17 @@ SHIPPED: tuple[str, ...] = (*SIZES, "classic")
 
 class ModelError(Exception):
     """A model cannot be built or loaded (unknown name, missing weights, bad checkpoint)."""
+
+
+def auto_model(cuda: bool) -> str:
+    """The model ``auto`` means: ``base`` on CUDA when it ships, else ``small`` when it ships,
+    else ``classic`` (each ships only when it beats the next on validation)."""
+    order = ("base", "small", "classic") if cuda else ("small", "classic")
+    for name in order:
+        if _shipped(name) is not None:
+            return name
+    raise ModelError("no trained weights ship in this installation (expected redecode/models/weights/"
+                     "classic.pt); use --model none or a checkpoint file")
 
 
 def _size_name(config: Any) -> str | None:
@@ -125,7 +136,7 @@ def load(name_or_path: str | os.PathLike[str], device: str | torch.device = "cpu
         if path is None:
             raise ModelError(
                 f"no trained weights ship for model {name_or_path!r} yet; "
-                f"train one with tools/train.py and pass the checkpoint's path")
+                f"train one with `redecode train` and pass the checkpoint's path")
     else:
         path = Path(name_or_path)
         if not path.is_file():

@@ -56,14 +56,14 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def load_model(spec: str, device: torch.device) -> nn.Module:
-    """The model named by ``--model``: auto | small | base | none | a checkpoint path.
+    """The model named by ``--model``: auto | small | base | classic | none | a checkpoint path.
 
-    ``auto`` is ``base`` on CUDA and ``small`` on the CPU.
+    ``auto``: see :func:`redecode.models.auto_model`.
     """
     if spec == "none":
         return Passthrough()
     if spec == "auto":
-        spec = "base" if device.type == "cuda" else "small"
+        spec = models.auto_model(device.type == "cuda")
     return models.load(spec, device=device)
 
 
@@ -80,17 +80,21 @@ class Engine:
         tile: largest side, in packed pixels (half the luma size), run in one piece; larger
             frames are restored in overlapping tiles so memory stays bounded (0: never tile).
         tile_margin: overlap of the tiles, in packed pixels, on each side.
+        strength: share of the model's (gated) correction kept, 0 (the decode) to 1 (default).
     """
 
     def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
                  references: bool = True, tile: int = 544,
-                 tile_margin: int = 48) -> None:
+                 tile_margin: int = 48, strength: float = 1.0) -> None:
         self.device = device
         self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
         self.model = model.to(device=device, dtype=self.dtype).eval()
         self.identity = isinstance(model, Passthrough)
         self.references = references and bool(getattr(model, "meta", {}).get("references", True))
         self.tile, self.tile_margin = tile, tile_margin
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"--strength {strength}: must be between 0 and 1")
+        self.strength = strength
 
     @property
     def name(self) -> str:
@@ -127,7 +131,7 @@ class Engine:
             l0 = l1 = []
         cands = [self._candidates(items, lst, anchors) for lst, anchors in (("l0", l0), ("l1", l1))]
         out = models.restore_step(self.model, decoded, qp.to(self.device, self.dtype), ftype.to(self.device),
-                                  *cands, tile=self.tile, tile_margin=self.tile_margin)
+                                  *cands, tile=self.tile, tile_margin=self.tile_margin, strength=self.strength)
         for it, r in zip(items, out):
             it.restored = r
 

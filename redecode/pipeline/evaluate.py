@@ -69,6 +69,7 @@ class Settings:
     vmaf: bool = True
     jobs: int = 1
     device: str = "auto"
+    strength: float = 1.0
     cache: str | None = None  # default: <output>/cache
     size: tuple[int, int] | None = None
     rate: Fraction | None = None
@@ -238,16 +239,16 @@ def _safe(name: str) -> str:
 
 # -- measuring ----------------------------------------------------------------------------------
 
-_ENGINES: dict[tuple[str, str], object] = {}
+_ENGINES: dict[tuple[str, str, float], object] = {}
 
 
-def get_engine(spec: str, device: str):
+def get_engine(spec: str, device: str, strength: float = 1.0):
     """A restoration engine for a model spec, built once per process."""
     from .restore import make_engine
 
-    key = (spec, device)
+    key = (spec, device, strength)
     if key not in _ENGINES:
-        _ENGINES[key] = make_engine(spec, device)
+        _ENGINES[key] = make_engine(spec, device, strength=strength)
     return _ENGINES[key]
 
 
@@ -415,7 +416,7 @@ def _measure_model(job: PointJob, path: Path, var: Variant, info_frames: list[di
     from ..decoders import open_video
     from .scheduler import restore_frames
 
-    engine = get_engine(var.spec, job.settings.device)
+    engine = get_engine(var.spec, job.settings.device, job.settings.strength)
     with open_video(path, metadata=True) as video:
         restored = (r.planes for r in restore_frames(video, engine))
         return _measure(job, restored, f"model {var.name}", video.info.bit_depth, info_frames)
@@ -452,8 +453,13 @@ def _variant_names(models: list[str], device: str) -> list[Variant]:
                 dev = pick_device(device)
             except ValueError as e:
                 raise EvaluateError(str(e)) from None
-            spec = "base" if dev.type == "cuda" else "small"
-        name = spec if spec in ("none", "small", "base") else Path(spec).stem or spec
+            from ..models import ModelError, auto_model
+
+            try:
+                spec = auto_model(dev.type == "cuda")
+            except ModelError as e:
+                raise EvaluateError(str(e)) from None
+        name = spec if spec in ("none", "small", "base", "classic") else Path(spec).stem or spec
         base, k = name, 2
         while name in seen or name in bl.BASELINES:
             name = f"{base}-{k}"
@@ -464,6 +470,8 @@ def _variant_names(models: list[str], device: str) -> list[Variant]:
 
 
 def _check_settings(s: Settings) -> None:
+    if not 0.0 <= s.strength <= 1.0:
+        raise EvaluateError(f"--strength {s.strength:g}: must be between 0 and 1")
     if s.codec not in CODECS:
         raise EvaluateError(f"--codec {s.codec}: unknown; use one of {', '.join(CODECS)}")
     if s.crfs and s.qps:
@@ -503,14 +511,15 @@ def _pick_baselines(s: Settings) -> tuple[list[Variant], dict[str, str]]:
     return [Variant(b, "baseline", b) for b in ok], missing
 
 
-def _check_models(variants: list[Variant], device: str) -> tuple[list[Variant], dict[str, str]]:
+def _check_models(variants: list[Variant], device: str, strength: float = 1.0) -> tuple[
+        list[Variant], dict[str, str]]:
     """Load each model once here, so an unavailable one is reported once, not per point."""
     from .restore import RestoreError
 
     ok, bad = [], {}
     for v in variants:
         try:
-            get_engine(v.spec, device)
+            get_engine(v.spec, device, strength)
         except RestoreError as e:
             bad[v.name] = str(e)
             continue
@@ -545,7 +554,7 @@ def run_evaluation(sources: list[str], output: str | os.PathLike, settings: Sett
         opened.append(src)
     models = _variant_names(s.models, s.device)
     base_variants, baselines_missing = _pick_baselines(s)
-    models, models_missing = _check_models(models, s.device)
+    models, models_missing = _check_models(models, s.device, s.strength)
     for name, why in models_missing.items():
         log.error("model %s unavailable: %s", name, why)
     if s.baselines is None and baselines_missing:

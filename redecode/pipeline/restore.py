@@ -93,8 +93,11 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def make_engine(model: str = "auto", device: str = "auto", half: bool = True) -> Engine:
-    """Load the model named by ``model`` onto ``device`` (see ``load_model``)."""
+def make_engine(model: str = "auto", device: str = "auto", half: bool = True, strength: float = 1.0) -> Engine:
+    """Load the model named by ``model`` onto ``device`` (see ``load_model``); ``strength``
+    scales its correction (0: the decode, 1: all of it)."""
+    if not 0.0 <= strength <= 1.0:
+        raise RestoreError(f"--strength {strength:g}: must be between 0 and 1")
     try:
         dev = pick_device(device)
     except ValueError as e:
@@ -105,7 +108,7 @@ def make_engine(model: str = "auto", device: str = "auto", half: bool = True) ->
         net = load_model(model, dev)
     except ModelError as e:
         raise RestoreError(str(e)) from None
-    return Engine(net, dev, half=half)
+    return Engine(net, dev, half=half, strength=strength)
 
 
 def restore_file(
@@ -257,11 +260,12 @@ def restore_batch(
     overwrite: bool = False,
     progress: bool | None = None,
     input_format: str | None = None,
+    strength: float = 1.0,
 ) -> BatchResult:
     """Restore many inputs (files, folders, globs) with one model; failures do not stop the rest."""
     jobs = plan_jobs(inputs, output)
     sources = {j.source.resolve() for j in jobs}
-    engine = make_engine(model, device, half)
+    engine = make_engine(model, device, half, strength)
     result = BatchResult(model=engine.name, device=str(engine.device))
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Training inside the package: clips, dataset building, sampling, the unroll, validation, the loop.
 
-Public API::
+Public API (imported on first use, so ``redecode.training.catalog`` loads without torch)::
 
     Clip, load_clip, save_clip, clip_from_frames     # the clip format (one reader, one writer)
     TrainConfig, load_config, TrainError             # recipes (flat TOML -> dataclass)
@@ -8,12 +8,21 @@ Public API::
     validate(model, clips, device) -> float          # ΔPSNR-Y through the pipeline's restore
 """
 
-from .clips import Clip, ClipError, clip_from_frames, clip_shape, load_clip, save_clip
-from .config import TrainConfig, TrainError, load_config, parse_config
-from .loop import train
-from .validate import validate
+from __future__ import annotations
 
-__all__ = [
-    "Clip", "ClipError", "TrainConfig", "TrainError", "clip_from_frames", "clip_shape", "load_clip",
-    "load_config", "parse_config", "save_clip", "train", "validate",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Clip": "clips", "ClipError": "clips", "clip_from_frames": "clips", "clip_shape": "clips",
+    "load_clip": "clips", "save_clip": "clips", "TrainConfig": "config", "TrainError": "config",
+    "load_config": "config", "parse_config": "config", "train": "loop", "validate": "validate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -99,3 +99,26 @@ def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False) 
 def coefficient_bytes(model: ClassicNet) -> int:
     """Size of the coefficients (float32)."""
     return int(np.prod(model.luma.shape) + np.prod(model.chroma.shape)) * 4
+
+
+def refit(train: Sequence[str], val: Sequence[str], out: str, clips: int = 200, seed: int = 0,
+          progress: bool = False) -> ClassicNet:
+    """``redecode train --from classic``: fit ``classic`` on (a sample of) the training clips, its
+    gate on the validation clips, and save it to ``out``.
+
+    Args:
+        train, val: clip files; ``clips`` of the training ones are drawn at random (seeded).
+    """
+    from ..models import save
+    from .clips import load_clip
+    from .gate import fit_gate
+
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(len(train), size=min(clips, len(train)), replace=False).tolist())
+    model = fit_classic([load_clip(train[i]) for i in chosen], progress=progress)
+    if val:
+        gate = fit_gate(model, [load_clip(p) for p in val], progress=progress)
+        model.meta["gate"] = gate.to_meta()
+    model.meta["fit"]["train_files"] = len(train)
+    save(model, out)
+    return model

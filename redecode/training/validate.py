@@ -18,11 +18,11 @@ from torch import nn
 
 from ..decoders import Frame, Motion
 from ..pipeline.engine import Engine
-from ..pipeline.metrics import psnr
+from ..pipeline.metrics import psnr, ssim
 from ..pipeline.scheduler import restore_frames
 from .clips import Clip
 
-__all__ = ["ClipScore", "clip_frames", "score_clip", "validate"]
+__all__ = ["ClipScore", "clip_frames", "mean_by_type", "score_clip", "validate"]
 
 
 def clip_frames(clip: Clip) -> list[Frame]:
@@ -40,9 +40,11 @@ def clip_frames(clip: Clip) -> list[Frame]:
 
 @dataclass
 class ClipScore:
-    """ΔPSNR-Y of each restored frame over its decode, by frame type ("I", "P", "B")."""
+    """ΔPSNR-Y (and, when asked for, ΔSSIM-Y) of each restored frame over its decode, by frame
+    type ("I", "P", "B")."""
 
     by_type: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    ssim_by_type: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     @property
     def mean(self) -> float:
@@ -51,16 +53,18 @@ class ClipScore:
         return float(np.mean(every)) if every else 0.0
 
 
-def score_clip(clip: Clip, engine: Engine, max_frames: int = 0) -> ClipScore:
+def score_clip(clip: Clip, engine: Engine, max_frames: int = 0, with_ssim: bool = False) -> ClipScore:
     """Restore a clip through the pipeline and score every frame against the pristine one."""
     if max_frames:
         clip = clip.frames(0, min(max_frames, clip.length))
     score = ClipScore()
     for r in restore_frames(clip_frames(clip), engine):
         t = r.frame.index
-        src = clip.src_y[t]
-        score.by_type[r.frame.pict_type].append(
-            psnr(r.planes[0], src, clip.bit_depth) - psnr(clip.dec_y[t], src, clip.bit_depth))
+        src, bd = clip.src_y[t], clip.bit_depth
+        kind = r.frame.pict_type
+        score.by_type[kind].append(psnr(r.planes[0], src, bd) - psnr(clip.dec_y[t], src, bd))
+        if with_ssim:
+            score.ssim_by_type[kind].append(ssim(r.planes[0], src, bd) - ssim(clip.dec_y[t], src, bd))
     return score
 
 
@@ -76,12 +80,15 @@ def validate(model: nn.Module, clips: Iterable[Clip], device: torch.device, max_
     return float(np.mean(per_clip)) if per_clip else 0.0
 
 
-def mean_by_type(scores: Sequence[ClipScore]) -> dict[str, float]:
-    """Per frame type (and "all"): mean over clips of each clip's mean."""
+def mean_by_type(scores: Sequence[ClipScore], metric: str = "psnr") -> dict[str, float]:
+    """Per frame type, "PB" and "all": mean over clips of each clip's mean (ΔPSNR-Y, or
+    ΔSSIM-Y with ``metric="ssim"``)."""
     out: dict[str, float] = {}
-    for kind in ("I", "P", "B"):
-        vals = [float(np.mean(s.by_type[kind])) for s in scores if s.by_type.get(kind)]
+    tables = [s.by_type if metric == "psnr" else s.ssim_by_type for s in scores]
+    for kind in ("I", "P", "B", "PB", "all"):
+        letters = "IPB" if kind == "all" else kind
+        vals = [float(np.mean([d for k in letters for d in t.get(k, [])])) for t in tables
+                if any(t.get(k) for k in letters)]
         if vals:
             out[kind] = float(np.mean(vals))
-    out["all"] = float(np.mean([s.mean for s in scores])) if scores else 0.0
     return out
