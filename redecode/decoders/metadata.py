@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..frametype import PICTURE_TYPES
 from .frames import Motion
 
 # Codecs whose FFmpeg decoders export motion vectors and per-macroblock quantizers.
@@ -28,16 +29,12 @@ QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4"})
 # Codecs whose exported quantizer is an MPEG quantiser step rather than an H.264 QP.
 MPEG_STEP_CODECS = frozenset({"mpeg1video", "mpeg2video", "mpeg4"})
 
-# av.video.frame.PictureType values -> our three types (S = sprite/GMC P, SI/SP/BI kin).
-_PICT_TYPES = {1: "I", 2: "P", 3: "B", 4: "P", 5: "I", 6: "P", 7: "B"}
-
-
 def picture_type(pict_type: int, key_frame: bool) -> str:
     """Map an AVPictureType code to "I", "P" or "B" (unknown types: I if key frame, else P)."""
-    t = _PICT_TYPES.get(int(pict_type))
+    t = PICTURE_TYPES.get(int(pict_type))
     if t is None:
-        t = "I" if key_frame else "P"
-    return t
+        return "I" if key_frame else "P"
+    return t.letter
 
 
 def motion_grid(mvs: np.ndarray, width: int, height: int, block: int = 8) -> Motion:

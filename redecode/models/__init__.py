@@ -22,11 +22,9 @@ from .step import LIST0_CANDIDATES, Candidates, restore_step
 from .warp import dense_field, warp, warp_packed
 from .zoo import MODELS, SHIPPED, SIZES, ModelError, auto_model, build, load, save
 
-FRAME_TYPES: dict[str, int] = {"I": 0, "P": 1, "B": 2}
-"""Frame type letters to the ``frame_type`` codes the networks take."""
 
 __all__ = [
-    "ClassicConfig", "ClassicNet", "DEFAULT_QP", "FRAME_TYPES", "LIST0_CANDIDATES", "Candidates", "restore_step", "MODELS", "SIZES", "ModelError", "Reference", "SHIPPED", "auto_model", "RestorationConfig",
+    "ClassicConfig", "ClassicNet", "DEFAULT_QP", "LIST0_CANDIDATES", "Candidates", "restore_step", "MODELS", "SIZES", "ModelError", "Reference", "SHIPPED", "auto_model", "RestorationConfig",
     "RestorationNet", "build", "chroma_size", "dense_field", "load", "motion_to_tensor",
     "planes_to_tensor", "qp_to_tensor", "save", "select_reference", "tensor_to_planes", "warp", "warp_packed",
 ]

@@ -15,11 +15,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..frametype import FrameType
+
 __all__ = ["QP_BANDS", "Gate", "fit_alpha"]
 
 #: Upper QP of each band but the last (bands centred on the usual ladder QPs 22/27/32/37/42).
 QP_BANDS: tuple[float, ...] = (24.5, 29.5, 34.5, 39.5)
-TYPES = "IPB"
+TYPES = "".join(t.letter for t in FrameType)  # "IPB", in code order
 
 
 @dataclass(frozen=True)

@@ -81,13 +81,16 @@ def build(name: str) -> RestorationNet:
     return model
 
 
-def save(model: nn.Module, path: str | os.PathLike[str], meta: dict[str, Any] | None = None) -> None:
+def save(model: nn.Module, path: str | os.PathLike[str], meta: dict[str, Any] | None = None,
+         extra: dict[str, Any] | None = None) -> None:
     """Write a model checkpoint atomically (temporary file, then rename).
 
     Args:
         model: a model of :data:`MODELS`.
         path: destination file.
         meta: plain dict stored with it (training recipe, scores); defaults to ``model.meta``.
+        extra: more top-level keys, for a training checkpoint's state (optimizer, step, RNG);
+            :func:`load` ignores them, and shipped files never hold them.
     """
     arch = next((a for a, cls in MODELS.items() if type(model) is cls), None)
     if arch is None:
@@ -99,6 +102,10 @@ def save(model: nn.Module, path: str | os.PathLike[str], meta: dict[str, Any] | 
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()},
         "meta": meta,
     }
+    clash = set(extra or {}) & set(checkpoint)
+    if clash:
+        raise ModelError(f"extra checkpoint keys clash with the schema: {sorted(clash)}")
+    checkpoint.update(extra or {})
     atomic_save(checkpoint, path)
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from .. import models
 from ..decoders import Frame
+from ..frametype import FrameType
 
 log = logging.getLogger("redecode")
 
@@ -126,7 +127,7 @@ class Engine:
         h, w = f0.height, f0.width
         decoded = torch.stack([it.decoded for it in items])
         qp = torch.stack([models.qp_to_tensor(it.frame.qp, h, w) for it in items])
-        ftype = torch.tensor([models.FRAME_TYPES[it.frame.pict_type] for it in items])
+        ftype = torch.tensor([FrameType[it.frame.pict_type] for it in items])
         if not self.references:
             l0 = l1 = []
         cands = [self._candidates(items, lst, anchors) for lst, anchors in (("l0", l0), ("l1", l1))]

@@ -35,12 +35,11 @@ from typing import Any
 
 import numpy as np
 
+from ..frametype import FrameType
 from ..models.tensors import DEFAULT_QP
 
 __all__ = ["Clip", "ClipError", "clip_from_frames", "clip_shape", "load_clip", "read_meta", "save_clip"]
 
-TYPE_CODES = {"I": 0, "P": 1, "B": 2}
-TYPE_LETTERS = "IPB"
 
 
 class ClipError(ValueError):
@@ -81,7 +80,7 @@ class Clip:
     @property
     def type_letters(self) -> list[str]:
         """Frame types as "I"/"P"/"B", in display order."""
-        return [TYPE_LETTERS[t] for t in self.types.tolist()]
+        return [FrameType(t).letter for t in self.types.tolist()]
 
     def validate(self) -> None:
         """Raise :class:`ClipError` unless every array has the shape and dtype of the format."""
@@ -222,7 +221,7 @@ def clip_from_frames(
     qp, types, l0, l1, m0, m1 = [], [], [], [], [], []
     for frame in frames:
         qp.append(np.full(g16, DEFAULT_QP, np.int16) if frame.qp is None else np.asarray(frame.qp, np.int16))
-        types.append(TYPE_CODES[frame.pict_type])
+        types.append(FrameType[frame.pict_type])
         motion = frame.motion
         if motion is None:
             l0.append(np.zeros((2, *g8), np.float32))

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..frametype import FrameType
 from ..models.gate import QP_BANDS, Gate, fit_alpha
 from .clips import Clip
 from .sampler import ClipTensors
@@ -25,7 +26,7 @@ from .unroll import walk_clip
 
 __all__ = ["fit_gate"]
 
-TYPES = "IPB"
+TYPES = "".join(t.letter for t in FrameType)  # "IPB", in code order
 
 
 def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False) -> Gate:

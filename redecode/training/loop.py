@@ -21,7 +21,6 @@ import torch
 from tqdm import tqdm
 
 from ..models import ModelError, RestorationNet, load, save
-from ..models.zoo import atomic_save
 from .clips import load_clip
 from .config import TrainConfig, TrainError
 from .sampler import Sampler, expand_paths
@@ -125,14 +124,10 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
                 "train_clips": len(train_paths), "torch": str(torch.__version__)}
 
     def checkpoint() -> None:
-        state = {
-            "arch": RestorationNet.arch, "config": model_config.to_dict(),
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "meta": meta(), "optimizer": opt.state_dict(), "step": step,
+        save(model, last, meta(), extra={
+            "optimizer": opt.state_dict(), "step": step,
             "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
-                    "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
-        }
-        atomic_save(state, last)
+                    "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}})
 
     def autocast() -> contextlib.AbstractContextManager:
         if cfg.precision == "bf16":

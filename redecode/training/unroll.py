@@ -18,13 +18,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from ..frametype import FrameType
 from ..models import Candidates, Reference, restore_step, select_reference
 from .config import TrainConfig
 from .sampler import ClipTensors, Run, make_run
 
 __all__ = ["FrameStep", "frame_loss", "group_inputs", "restore_group", "unroll", "walk_clip"]
 
-TYPE_CODES = {"I": 0, "P": 1, "B": 2}
 #: Floor of a frame's decode error in the "psnr" loss ([0, 1] units; 0.1 code value^2 at 8 bits).
 PSNR_FLOOR = 1.5e-6
 
@@ -62,7 +62,7 @@ def group_inputs(
     clips = [runs[b].clip for b, _ in items]
     decoded = torch.stack([c.decoded_frame(t) for c, (_, t) in zip(clips, items)]).to(device)
     qp = torch.stack([c.qp[t] for c, (_, t) in zip(clips, items)]).to(device)
-    ftype = torch.tensor([TYPE_CODES[c.letters[t]] for c, (_, t) in zip(clips, items)], device=device)
+    ftype = torch.tensor([FrameType[c.letters[t]] for c, (_, t) in zip(clips, items)], device=device)
     lists: list[Candidates | None] = []
     for li in (0, 1):
         b0, t0 = items[0]
