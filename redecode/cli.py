@@ -123,7 +123,11 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--strength", type=float, default=1.0, metavar="S",
                    help="how much of the model's correction to apply, 0 (none) to 1 (all, default)")
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
-    g.add_argument("--fp32", action="store_true", help="full precision on CUDA (default: half)")
+    g.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                   help="arithmetic: auto (fp16 on CUDA, bf16 on CPUs with AMX/AVX512-BF16, else "
+                        "fp32), fp32, bf16, fp16 (CUDA)")
+    g.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
+                   help="same as --precision fp32")
 
 
 def _add_restore(sub: argparse._SubParsersAction) -> None:
@@ -155,7 +159,7 @@ def _run_restore(args: argparse.Namespace) -> int:
 
     try:
         result = restore_batch(
-            args.inputs, args.output, model=args.model, device=args.device, half=not args.fp32,
+            args.inputs, args.output, model=args.model, device=args.device, precision=args.precision,
             encode=_encode_options(args), skip_existing=args.skip_existing,
             overwrite=args.overwrite, progress=False if args.no_progress else None,
             input_format=args.format, strength=args.strength)
@@ -249,7 +253,7 @@ def _run_filter(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     try:
-        engine = make_engine(args.model, args.device, half=not args.fp32, strength=args.strength)
+        engine = make_engine(args.model, args.device, args.precision, strength=args.strength)
     except RestoreError as e:
         raise UserError(str(e)) from None
     encode = _encode_options(args)
@@ -339,8 +343,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .pipeline.evaluate import EvaluateError, Settings, run_evaluation
-    from .pipeline.sources import SourceError, parse_rate, parse_size
+    from .evaluation import EvaluateError, Settings, SourceError, run_evaluation
+    from .evaluation.sources import parse_rate, parse_size
 
     try:
         settings = Settings(

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from redecode.pipeline import bd
+from redecode.evaluation import bd
 
 RATES = [120.0, 210.0, 380.0, 700.0, 1300.0]
 PSNRS = [29.1, 31.8, 34.2, 36.9, 39.5]

@@ -15,13 +15,15 @@ import pytest
 
 from redecode import models
 from redecode.cli import main
-from redecode.decoders import open_video
-from redecode.pipeline import baselines as bl
-from redecode.pipeline import evaluate as ev
-from redecode.pipeline import ffmpeg, report
+from redecode.decoders import open_video, rgb_to_planes
+from redecode.evaluation import baselines as bl
+from redecode.evaluation import point as ev
+from redecode.evaluation import report
+from redecode.evaluation.ladder import mpeg_qscale
+from redecode.evaluation.sources import SourceError, open_source
+from redecode.pipeline import ffmpeg_tool as ffmpeg
 from redecode.pipeline.samples import camera_frames
-from redecode.pipeline.sources import SourceError, open_source, write_y4m
-from redecode.pipeline.sources import rgb_to_planes
+from redecode.pipeline.y4m import write_y4m
 
 W, H, N = 64, 64, 6
 QPS = ["32", "42"]
@@ -261,8 +263,8 @@ def test_postfilters_get_a_calibrated_scale_on_h264():
 
 
 def test_mpeg2_qp_maps_to_a_quantiser_scale(media, tmp_path):
-    assert [bl.mpeg_qscale(q) for q in (22, 27, 32, 37, 42)] == [4, 7, 13, 23, 31]
-    assert bl.mpeg_qscale(0) == 1 and bl.mpeg_qscale(60) == 31
+    assert [mpeg_qscale(q) for q in (22, 27, 32, 37, 42)] == [4, 7, 13, 23, 31]
+    assert mpeg_qscale(0) == 1 and mpeg_qscale(60) == 31
     out = tmp_path / "m2"
     code = main(["evaluate", str(media["y4m"]), "-o", str(out), "--codec", "mpeg2video", "--qp", "32",
                  "--model", "none", "--baselines", "none", "--no-vmaf", "--no-progress",

@@ -63,7 +63,7 @@ class Recording(Engine):
 
 def test_pipeline_and_training_unroll_agree(clip) -> None:
     model = _model()
-    engine = Recording(model, torch.device("cpu"), half=False, tile=0)
+    engine = Recording(model, torch.device("cpu"), tile=0)
     assert len(list(restore_frames(clip_frames(clip), engine))) == clip.length
 
     tensors = ClipTensors.from_clip(clip)
@@ -94,7 +94,7 @@ def test_packed_clip_equals_planes_to_tensor(clip) -> None:
 
 def test_output_does_not_depend_on_batch(clip) -> None:
     model = _model(1)
-    engine = Engine(model, torch.device("cpu"), half=False, tile=0)
+    engine = Engine(model, torch.device("cpu"), tile=0)
     frames = clip_frames(clip)
     letters = clip.type_letters
     anchors = [i for i, k in enumerate(letters) if k != "B"]

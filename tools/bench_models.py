@@ -21,16 +21,13 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from redecode.models import SIZES, Reference, build  # noqa: E402
+from redecode.models import SIZES, Reference, build
 
 KINDS = {"I": (0, 0), "P": (1, 1), "B": (2, 2)}  # frame type code, reference lists
 

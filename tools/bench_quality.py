@@ -47,8 +47,8 @@ def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
 def bench_model(spec: str, scenes: dict[int, list[tuple[str, str]]], device: torch.device,
                 ablate: bool = True) -> tuple[dict, float, str]:
     net = models.load(spec, device=device)
-    with_refs = Engine(net, device, half=False)
-    no_refs = Engine(net, device, half=False, references=False)
+    with_refs = Engine(net, device)
+    no_refs = Engine(net, device, references=False)
     started = time.perf_counter()
     rows: dict = {}
     for qp, files in sorted(scenes.items()):

@@ -3,9 +3,12 @@
 from .frames import ColorTags, Frame, Motion, VideoInfo
 from .metadata import mpeg_step_to_qp, qstep
 from .motion import predict_from_reference
-from .reader import DecodeError, DecodeStats, VideoReader, frame_planes, open_video
+from .planes import (PLANAR_YUV_FORMATS, Planes, convert_planes, frame_planes, planes_to_frame,
+                     raw_frames, rgb_to_planes)
+from .reader import DecodeError, DecodeStats, VideoReader, open_video
 
 __all__ = [
-    "ColorTags", "DecodeError", "DecodeStats", "Frame", "Motion", "VideoInfo", "VideoReader",
-    "frame_planes", "mpeg_step_to_qp", "open_video", "predict_from_reference", "qstep",
+    "ColorTags", "DecodeError", "DecodeStats", "Frame", "Motion", "PLANAR_YUV_FORMATS", "Planes",
+    "VideoInfo", "VideoReader", "convert_planes", "frame_planes", "mpeg_step_to_qp", "open_video",
+    "planes_to_frame", "predict_from_reference", "qstep", "raw_frames", "rgb_to_planes",
 ]

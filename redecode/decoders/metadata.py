@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ..frametype import PICTURE_TYPES
+from ..coding import PICTURE_TYPES
 from .frames import Motion
 
 # Codecs whose FFmpeg decoders export motion vectors and per-macroblock quantizers.

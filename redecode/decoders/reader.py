@@ -18,16 +18,12 @@ from av.sidedata.sidedata import SideDataContainer
 
 from .frames import ColorTags, Frame, VideoInfo
 from .metadata import MOTION_CODECS, QP_CODECS, empty_motion, motion_grid, picture_type, qp_grid
+from .planes import PLANAR_YUV_FORMATS, frame_planes, sample_dtype
 
 log = logging.getLogger("redecode")
 
 Source = str | os.PathLike | IO[bytes]
 
-# Planar Y'CbCr formats handed out as they are; anything else is converted (see _target_format).
-_PLANAR_YUV = {
-    "yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le",
-    "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
-}
 _JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
 
 
@@ -67,30 +63,11 @@ def _check_path(path: Path) -> None:
 
 def _target_format(name: str, bits: int) -> str:
     """The planar Y'CbCr format that frames of pixel format ``name`` are handed out in."""
-    if name in _PLANAR_YUV:
+    if name in PLANAR_YUV_FORMATS:  # handed out as they are; anything else is converted
         return name
     if name in _JPEG_RANGE:
         return _JPEG_RANGE[name]
     return "yuv420p10le" if bits > 8 else "yuv420p"
-
-
-def frame_planes(frame: av.VideoFrame, dtype: np.dtype | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Copy the three planes of a planar Y'CbCr frame out of FFmpeg's padded buffers.
-
-    Args:
-        frame: a planar frame (yuv420p, yuv422p10le, ...).
-        dtype: sample type; default uint8 up to 8 bits, little-endian uint16 above.
-    """
-    if dtype is None:
-        bits = max(c.bits for c in frame.format.components)
-        dtype = np.dtype("<u2") if bits > 8 else np.dtype(np.uint8)
-    out = []
-    for plane in frame.planes[:3]:
-        rows = np.frombuffer(plane, np.uint8, count=plane.line_size * plane.height)
-        rows = rows.reshape(plane.height, plane.line_size)[:, : plane.width * dtype.itemsize]
-        out.append(np.ascontiguousarray(rows).view(dtype))
-    return out[0], out[1], out[2]
 
 
 class VideoReader:
@@ -147,7 +124,7 @@ class VideoReader:
                 "%s: %s streams export no motion vectors or quantizers; restoring without them",
                 self.name, self.codec,
             )
-        self._dtype = np.dtype("<u2") if self.info.bit_depth > 8 else np.dtype(np.uint8)
+        self._dtype = sample_dtype(self.info.bit_depth)
         self._iterated = False
         self._prefetch = prefetch
         self._worker: _Prefetcher | None = None

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..frametype import FrameType
+from ..coding import FrameType
 
 __all__ = ["QP_BANDS", "Gate", "fit_alpha"]
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
+from ..coding import LIST0_CANDIDATES
 from .gate import Gate
 from .net import Reference
 from .refselect import select_reference
@@ -23,10 +24,6 @@ from .warp import dense_field
 
 __all__ = ["LIST0_CANDIDATES", "Candidates", "restore_step"]
 
-#: Restored anchors a list-0 vector may point into, nearest first (x264's default is 3
-#: references; see ``models.select_reference``). The scheduler and the training unroll both
-#: keep this many.
-LIST0_CANDIDATES = 3
 
 
 @dataclass

@@ -10,13 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..decoders import open_video
-from .engine import Engine, Passthrough, pick_device
+from ..decoders import open_video, rgb_to_planes
+from .engine import Engine, Passthrough
 from .metrics import psnr
 from .render import label, planes_to_rgb, save_png
 from .restore import RestoreError, make_engine, restore_file
 from .samples import camera_frames, encode_frames
-from .sources import rgb_to_planes
 from .writer import EncodeOptions
 
 log = logging.getLogger("redecode")
@@ -64,7 +63,7 @@ def run_demo(
         if model != "auto":
             raise
         log.warning("%s; running the demo with --model none", e)
-        engine = Engine(Passthrough(), pick_device(device))
+        engine = Engine(Passthrough())
     restored = out / "restored.mkv"
     restore_file(compressed, restored, engine=engine, overwrite=True,
                  encode=EncodeOptions(codec="ffv1"))

@@ -3,32 +3,61 @@
 The engine turns :class:`~redecode.decoders.Frame` objects into the networks' packed tensors,
 runs batches of frames that share their references, and unpacks the results. It keeps the
 tensors of the frames it restored so that the scheduler can hand them back as references.
+With ``--model none`` (:class:`Passthrough`) it needs no tensors at all, and torch is never
+imported.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from .. import models
+from ..coding import FrameType
 from ..decoders import Frame
-from ..frametype import FrameType
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("redecode")
 
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
-class Passthrough(nn.Module):
+
+class Passthrough:
     """``--model none``: returns the decoded frame; the rest of the pipeline runs as usual."""
 
     name = "none"
-    meta: dict = {}
 
-    def forward(self, decoded, qp, frame_type, l0=None, l1=None):  # noqa: D102
-        return decoded
+    def __init__(self) -> None:
+        self.meta: dict[str, Any] = {}
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """True when this CPU computes bfloat16 natively (AMX-BF16 or AVX512-BF16, Linux flags)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(amx_bf16|avx512_bf16)\b", flags))
+
+
+def pick_precision(precision: str, device_type: str) -> str:
+    """``auto``: fp16 on CUDA, bf16 on CPUs that have it, else fp32; others are checked."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
+    if precision == "auto":
+        return "fp16" if device_type == "cuda" else "bf16" if cpu_has_bf16() else "fp32"
+    if precision == "fp16" and device_type != "cuda":
+        raise ValueError("--precision fp16 needs CUDA; on the CPU use fp32 or bf16")
+    return precision
 
 
 @dataclass
@@ -47,22 +76,33 @@ class Packed:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU, or any other name than
+    auto, cpu, cuda and cuda:N, is an error (one line)."""
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise ValueError(f"--device {name}: use auto, cpu, cuda or cuda:N")
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available (this torch build or machine "
-                         "has none); use --device cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"--device {name}: no CUDA GPU is available (this torch build or machine "
+                             "has none); use --device cpu")
+        index = int(name.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return torch.device(name)
 
 
-def load_model(spec: str, device: torch.device) -> nn.Module:
+def load_model(spec: str, device: torch.device) -> Any:
     """The model named by ``--model``: auto | small | base | classic | none | a checkpoint path.
 
     ``auto``: see :func:`redecode.models.auto_model`.
     """
     if spec == "none":
         return Passthrough()
+    from .. import models
+
     if spec == "auto":
         spec = models.auto_model(device.type == "cuda")
     return models.load(spec, device=device)
@@ -73,8 +113,9 @@ class Engine:
 
     Args:
         model: a model of ``redecode.models`` (or :class:`Passthrough`).
-        device: where tensors and the model live.
-        half: use float16 on CUDA (ignored on the CPU).
+        device: where tensors and the model live (unused with :class:`Passthrough`).
+        precision: "fp32" (default), "bf16" (autocast; CPUs with AMX/AVX512-BF16, GPUs),
+            "fp16" (CUDA), or "auto" (see :func:`pick_precision`).
         references: give P/B-frames their motion-compensated references; False restores every
             frame through the intra path (the ablation of tools/bench_quality.py). A model
             trained without references (``meta["references"]`` False) always runs without.
@@ -84,18 +125,26 @@ class Engine:
         strength: share of the model's (gated) correction kept, 0 (the decode) to 1 (default).
     """
 
-    def __init__(self, model: nn.Module, device: torch.device, *, half: bool = True,
+    def __init__(self, model: Any, device: torch.device | str = "cpu", *, precision: str = "fp32",
                  references: bool = True, tile: int = 544,
                  tile_margin: int = 48, strength: float = 1.0) -> None:
-        self.device = device
-        self.dtype = torch.float16 if (half and device.type == "cuda") else torch.float32
-        self.model = model.to(device=device, dtype=self.dtype).eval()
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"--strength {strength:g}: must be between 0 and 1")
         self.identity = isinstance(model, Passthrough)
+        self.model = model
+        self.device = device
+        self.precision = "fp32"
         self.references = references and bool(getattr(model, "meta", {}).get("references", True))
         self.tile, self.tile_margin = tile, tile_margin
-        if not 0.0 <= strength <= 1.0:
-            raise ValueError(f"--strength {strength}: must be between 0 and 1")
         self.strength = strength
+        if self.identity:
+            return
+        import torch
+
+        self.device = torch.device(device)
+        self.precision = pick_precision(precision, self.device.type)
+        self.dtype = torch.float16 if self.precision == "fp16" else torch.float32
+        self.model = model.to(device=self.device, dtype=self.dtype).eval()
 
     @property
     def name(self) -> str:
@@ -105,11 +154,12 @@ class Engine:
         """Upload a frame's planes as a packed (6, h, w) tensor."""
         if self.identity:
             return Packed(frame, None)
+        from .. import models
+
         y, u, v = frame.planes
         t = models.planes_to_tensor(y, u, v, frame.bit_depth)
         return Packed(frame, t.to(self.device, self.dtype, non_blocking=True))
 
-    @torch.inference_mode()
     def restore(self, items: list[Packed], l0: list[Packed], l1: list[Packed]) -> None:
         """Restore frames that share the same references, in one batch; sets ``.restored``.
 
@@ -123,6 +173,23 @@ class Engine:
             for it in items:
                 it.restored = it.decoded
             return
+        import torch
+
+        with torch.inference_mode(), self._autocast():
+            self._restore(items, l0, l1)
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        import torch
+
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _restore(self, items: list[Packed], l0: list[Packed], l1: list[Packed]) -> None:
+        import torch
+
+        from .. import models
+
         f0 = items[0].frame
         h, w = f0.height, f0.width
         decoded = torch.stack([it.decoded for it in items])
@@ -133,14 +200,18 @@ class Engine:
         cands = [self._candidates(items, lst, anchors) for lst, anchors in (("l0", l0), ("l1", l1))]
         out = models.restore_step(self.model, decoded, qp.to(self.device, self.dtype), ftype.to(self.device),
                                   *cands, tile=self.tile, tile_margin=self.tile_margin, strength=self.strength)
-        for it, r in zip(items, out):
+        for it, r in zip(items, out.to(self.dtype)):
             it.restored = r
 
-    def _candidates(self, items: list[Packed], lst: str, anchors: list[Packed]) -> models.Candidates | None:
+    def _candidates(self, items: list[Packed], lst: str, anchors: list[Packed]) -> Any:
         """One list's candidates; frames without vectors of it (or without any motion) get an
         all-zero mask, so each frame decides for itself whether it uses the list."""
         if not anchors or all(it.frame.motion is None for it in items):
             return None
+        import torch
+
+        from .. import models
+
         f0 = items[0].frame
         grid = (-(-f0.height // 8), -(-f0.width // 8))
         vecs, masks = [], []
@@ -164,6 +235,8 @@ class Engine:
         """The restored frame as planes at the frame's depth and chroma size."""
         if self.identity:
             return item.frame.planes
+        from .. import models
+
         f = item.frame
         chroma = (f.planes[1], f.planes[2])
         return models.tensor_to_planes(item.restored.float(), f.height, f.width, f.bit_depth,

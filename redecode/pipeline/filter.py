@@ -15,7 +15,6 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import IO
 
 import av
@@ -25,6 +24,7 @@ from ..decoders import Frame, VideoInfo, open_video
 from .engine import Engine
 from .scheduler import write_restored
 from .writer import EncodeOptions, OutputError, VideoWriter, find_encoder
+from .y4m import Y4M_CHROMA, Y4MWriter, write_planes
 
 log = logging.getLogger("redecode")
 
@@ -35,50 +35,26 @@ MUXERS = {"nut": "nut", "mkv": "matroska", "matroska": "matroska", "mpegts": "mp
           "webm": "webm", "flv": "flv", "mp4": "mp4", "mov": "mov"}
 NEEDS_SEEK = frozenset({"mp4", "mov"})
 
-_Y4M_CHROMA = {  # (pix_fmt) -> (C tag, XYSCSS tag)
-    "yuv420p": ("420jpeg", "420JPEG"), "yuv422p": ("422", "422"), "yuv444p": ("444", "444"),
-    "yuv420p10le": ("420p10", "420P10"), "yuv422p10le": ("422p10", "422P10"),
-    "yuv444p10le": ("444p10", "444P10"), "yuv420p12le": ("420p12", "420P12"),
-    "yuv422p12le": ("422p12", "422P12"), "yuv444p12le": ("444p12", "444P12"),
-    "yuv420p16le": ("420p16", "420P16"), "yuv422p16le": ("422p16", "422P16"),
-    "yuv444p16le": ("444p16", "444P16"),
-}
-
 
 class FilterError(Exception):
     """The stream could not be filtered completely; frames before the problem were delivered."""
-
-
-def y4m_header(info: VideoInfo) -> bytes:
-    """The YUV4MPEG2 stream header for this video (size, rate, chroma format, colour range)."""
-    c, xy = _Y4M_CHROMA[info.pix_fmt]
-    rate = info.frame_rate or Fraction(25)
-    rng = {1: " XCOLORRANGE=LIMITED", 2: " XCOLORRANGE=FULL"}.get(info.color.range, "")
-    return (f"YUV4MPEG2 W{info.width} H{info.height} F{rate.numerator}:{rate.denominator} "
-            f"Ip A1:1 C{c} XYSCSS={xy}{rng}\n").encode()
 
 
 class RawSink:
     """Writes planes, framed as YUV4MPEG2 or bare (rawvideo), flushing after every frame."""
 
     def __init__(self, out: IO[bytes], info: VideoInfo, y4m: bool = True) -> None:
-        if y4m and info.pix_fmt not in _Y4M_CHROMA:
+        if y4m and info.pix_fmt not in Y4M_CHROMA:
             raise OutputError(f"YUV4MPEG2 cannot carry {info.pix_fmt}")
         self.out, self.y4m = out, y4m
-        if y4m:
-            self._write(y4m_header(info))
-
-    def _write(self, data) -> None:
-        view = memoryview(data).cast("B")
-        while view:  # raw (unbuffered) files may write less than asked
-            n = self.out.write(view)
-            view = view[n:] if n is not None else view[len(view):]
+        self._y4m = Y4MWriter(out, info.width, info.height, info.frame_rate, info.pix_fmt,
+                              info.color.range) if y4m else None
 
     def write(self, frame: Frame, planes: tuple[np.ndarray, ...]) -> None:
-        if self.y4m:
-            self._write(b"FRAME\n")
-        for p in planes:
-            self._write(np.ascontiguousarray(p))
+        if self._y4m is not None:
+            self._y4m.write(planes)
+        else:
+            write_planes(self.out, planes)
         self.out.flush()
 
     def copy_packet(self, packet: av.Packet) -> None:
@@ -95,7 +71,7 @@ class FfmpegSink(RawSink):
     """Feeds YUV4MPEG2 to an ffmpeg process that encodes with an encoder PyAV lacks."""
 
     def __init__(self, out: IO[bytes], info: VideoInfo, encode: EncodeOptions, muxer: str) -> None:
-        from .ffmpeg import find_ffmpeg
+        from .ffmpeg_tool import find_ffmpeg
 
         binary = find_ffmpeg()
         probe = subprocess.run([binary, "-hide_banner", "-loglevel", "error", "-h",

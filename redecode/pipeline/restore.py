@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 import sys
 import time
 from collections import deque
@@ -19,7 +20,7 @@ import av
 from tqdm import tqdm
 
 from ..decoders import DecodeError, open_video
-from .engine import Engine, load_model, pick_device
+from .engine import PRECISIONS, Engine, Passthrough, load_model, pick_device
 from .scheduler import write_restored
 from .writer import EncodeOptions, OutputError, VideoWriter
 
@@ -93,11 +94,18 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def make_engine(model: str = "auto", device: str = "auto", half: bool = True, strength: float = 1.0) -> Engine:
+def make_engine(model: str = "auto", device: str = "auto", precision: str = "auto",
+                strength: float = 1.0) -> Engine:
     """Load the model named by ``model`` onto ``device`` (see ``load_model``); ``strength``
-    scales its correction (0: the decode, 1: all of it)."""
+    scales its correction (0: the decode, 1: all of it). ``--model none`` imports no torch."""
     if not 0.0 <= strength <= 1.0:
         raise RestoreError(f"--strength {strength:g}: must be between 0 and 1")
+    if precision not in PRECISIONS:
+        raise RestoreError(f"--precision {precision}: use one of {', '.join(PRECISIONS)}")
+    if model == "none":
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", device):
+            raise RestoreError(f"--device {device}: use auto, cpu, cuda or cuda:N")
+        return Engine(Passthrough())
     try:
         dev = pick_device(device)
     except ValueError as e:
@@ -106,9 +114,11 @@ def make_engine(model: str = "auto", device: str = "auto", half: bool = True, st
 
     try:
         net = load_model(model, dev)
+        return Engine(net, dev, precision=precision, strength=strength)
     except ModelError as e:
         raise RestoreError(str(e)) from None
-    return Engine(net, dev, half=half, strength=strength)
+    except ValueError as e:
+        raise RestoreError(str(e)) from None
 
 
 def restore_file(
@@ -254,7 +264,7 @@ def restore_batch(
     *,
     model: str = "auto",
     device: str = "auto",
-    half: bool = True,
+    precision: str = "auto",
     encode: EncodeOptions | None = None,
     skip_existing: bool = False,
     overwrite: bool = False,
@@ -265,7 +275,7 @@ def restore_batch(
     """Restore many inputs (files, folders, globs) with one model; failures do not stop the rest."""
     jobs = plan_jobs(inputs, output)
     sources = {j.source.resolve() for j in jobs}
-    engine = make_engine(model, device, half, strength)
+    engine = make_engine(model, device, precision, strength)
     result = BatchResult(model=engine.name, device=str(engine.device))
     show = sys.stderr.isatty() if progress is None else progress
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from .. import models
+from ..coding import LIST0_CANDIDATES
 from ..decoders import Frame
 from .engine import Engine, Packed
 from .gop import is_anchor
@@ -55,7 +55,7 @@ def restore_frames(
         max_waiting: B-frames held while waiting for the next anchor before they are restored
             from the past anchors alone (bounds memory and delay on odd streams).
     """
-    history: deque[Packed] = deque(maxlen=models.LIST0_CANDIDATES)  # list-0 candidates, nearest first
+    history: deque[Packed] = deque(maxlen=LIST0_CANDIDATES)  # list-0 candidates, nearest first
     waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
 
     def flush_b(next_anchor: Packed | None) -> Iterator[Restored]:

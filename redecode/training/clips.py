@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ..frametype import FrameType
+from ..coding import FrameType
 from ..models.tensors import DEFAULT_QP
 
 __all__ = ["Clip", "ClipError", "clip_from_frames", "clip_shape", "load_clip", "read_meta", "save_clip"]

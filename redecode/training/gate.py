@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ..frametype import FrameType
+from ..coding import FrameType
 from ..models.gate import QP_BANDS, Gate, fit_alpha
 from .clips import Clip
 from .sampler import ClipTensors

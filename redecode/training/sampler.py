@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..models import LIST0_CANDIDATES
+from ..coding import LIST0_CANDIDATES
 from ..pipeline.gop import is_anchor, reference_plan
 from .clips import Clip, clip_shape, load_clip
 from .config import TrainError

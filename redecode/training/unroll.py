@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from ..frametype import FrameType
+from ..coding import FrameType
 from ..models import Candidates, Reference, restore_step, select_reference
 from .config import TrainConfig
 from .sampler import ClipTensors, Run, make_run

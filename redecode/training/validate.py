@@ -72,7 +72,7 @@ def score_clip(clip: Clip, engine: Engine, max_frames: int = 0, with_ssim: bool 
 def validate(model: nn.Module, clips: Iterable[Clip], device: torch.device, max_frames: int = 0) -> float:
     """Mean ΔPSNR-Y (per frame, then per clip, then over clips) of ``model`` on ``clips``."""
     was_training = model.training
-    engine = Engine(model, device, half=False, tile=0)
+    engine = Engine(model, device, tile=0)
     try:
         per_clip = [score_clip(c, engine, max_frames).mean for c in clips]
     finally:

@@ -23,20 +23,15 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 
-from ..decoders import DecodeError, frame_planes, open_video
-
-Planes = tuple[np.ndarray, np.ndarray, np.ndarray]
+from ..decoders import (PLANAR_YUV_FORMATS, DecodeError, Planes, convert_planes, open_video,
+                        raw_frames, rgb_to_planes)
+from ..decoders.planes import format_bits, plane_shapes, sample_dtype
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 RAW_EXTENSIONS = frozenset({".yuv", ".raw"})
-RAW_FORMATS = (
-    "yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le",
-    "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
-)
 DEFAULT_RATE = Fraction(25)
 
 
@@ -65,30 +60,6 @@ def parse_rate(text: str | float | Fraction) -> Fraction:
 
 def _natural_key(name: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def planes_to_frame(planes: Planes, pix_fmt: str) -> av.VideoFrame:
-    """Wrap planes in an ``av.VideoFrame`` of format ``pix_fmt`` (rows padded to FFmpeg's strides)."""
-    h, w = planes[0].shape
-    frame = av.VideoFrame(w, h, pix_fmt)
-    for plane, data in zip(frame.planes, planes):
-        row = data.shape[1] * data.dtype.itemsize
-        buf = np.zeros((plane.height, plane.line_size), np.uint8)
-        buf[:, :row] = np.ascontiguousarray(data).view(np.uint8).reshape(plane.height, row)
-        plane.update(buf)
-    return frame
-
-
-def convert(planes: Planes, src_fmt: str, dst_fmt: str) -> Planes:
-    """Planes of format ``src_fmt`` converted to ``dst_fmt`` (no copy when they are the same)."""
-    if src_fmt == dst_fmt:
-        return planes
-    return frame_planes(planes_to_frame(planes, src_fmt).reformat(format=dst_fmt))
-
-
-def _plane_shapes(width: int, height: int, pix_fmt: str) -> list[tuple[int, int]]:
-    frame = av.VideoFrame(width, height, pix_fmt)
-    return [(p.height, p.width) for p in frame.planes[:3]]
 
 
 @dataclass
@@ -122,7 +93,7 @@ class Source:
         for planes in self._read():
             if limit is not None and count >= limit:
                 return
-            yield convert(planes, self.pix_fmt, fmt)
+            yield convert_planes(planes, self.pix_fmt, fmt)
             count += 1
 
     def _read(self) -> Iterator[Planes]:
@@ -140,24 +111,13 @@ class Source:
                 raise SourceError(str(e)) from None
 
     def _read_raw(self) -> Iterator[Planes]:
-        shapes = _plane_shapes(self.width, self.height, self.pix_fmt)
-        dtype = np.dtype("<u2") if self.bit_depth > 8 else np.dtype(np.uint8)
-        sizes = [h * w * dtype.itemsize for h, w in shapes]
         with open(self.path, "rb") as f:
-            while True:
-                data = f.read(sum(sizes))
-                if len(data) < sum(sizes):
-                    return
-                out, at = [], 0
-                for (h, w), n in zip(shapes, sizes):
-                    out.append(np.frombuffer(data, dtype, count=h * w, offset=at).reshape(h, w))
-                    at += n
-                yield out[0], out[1], out[2]
+            yield from raw_frames(f, self.width, self.height, self.pix_fmt)
 
     def frame_bytes(self) -> int:
         """Bytes of one frame at the source's format."""
-        itemsize = 2 if self.bit_depth > 8 else 1
-        return sum(h * w * itemsize for h, w in _plane_shapes(self.width, self.height, self.pix_fmt))
+        itemsize = sample_dtype(self.bit_depth).itemsize
+        return sum(h * w * itemsize for h, w in plane_shapes(self.width, self.height, self.pix_fmt))
 
     def digest(self, limit: int | None = None) -> str:
         """A hash of the content the first ``limit`` frames are read from, and how it is read."""
@@ -201,12 +161,6 @@ def _read_image(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def rgb_to_planes(rgb: np.ndarray, pix_fmt: str) -> Planes:
-    """An RGB uint8 (H, W, 3) picture as planes of ``pix_fmt``, converted as FFmpeg does."""
-    return frame_planes(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-                           .reformat(format=pix_fmt))
-
-
 _NAME_SIZE = re.compile(
     r"(?<!\d)(\d{2,5})x(\d{2,5})(?!\d)(?:[_-](\d+(?:\.\d+)?)(?:fps|hz)?(?=$|[_\-. ]))?", re.I)
 
@@ -245,8 +199,8 @@ def open_source(
         src = Source(path, name, "images", w, h, rate or DEFAULT_RATE, "yuv420p", 8, images)
     elif path.suffix.lower() in RAW_EXTENSIONS:
         fmt = pix_fmt or "yuv420p"
-        if fmt not in RAW_FORMATS:
-            raise SourceError(f"--pix-fmt {fmt}: raw sources must be one of {', '.join(RAW_FORMATS)}")
+        if fmt not in PLANAR_YUV_FORMATS:
+            raise SourceError(f"--pix-fmt {fmt}: raw sources must be one of {', '.join(PLANAR_YUV_FORMATS)}")
         m = _NAME_SIZE.search(path.stem)
         if size is None:
             if not m:
@@ -254,7 +208,7 @@ def open_source(
             size = (int(m.group(1)), int(m.group(2)))
         if rate is None:
             rate = parse_rate(m.group(3)) if m and m.group(3) else DEFAULT_RATE
-        bits = av.VideoFormat(fmt).components[0].bits
+        bits = format_bits(fmt)
         src = Source(path, name, "yuv", size[0], size[1], rate, fmt, bits)
         fsize = path.stat().st_size
         if fsize < src.frame_bytes():
@@ -283,36 +237,3 @@ def reference_format(source: Source, codec: str) -> str:
     if source.bit_depth > 8 and codec in ("libx264", "libx265"):
         return "yuv420p10le"
     return "yuv420p"
-
-
-def write_y4m(path: str | os.PathLike, frames, width: int, height: int, rate: Fraction,
-              pix_fmt: str = "yuv420p") -> int:
-    """Write planes as a YUV4MPEG2 file; returns the number of frames."""
-    with open(path, "wb") as f:
-        writer = Y4MWriter(f, width, height, rate, pix_fmt)
-        for planes in frames:
-            writer.write(planes)
-    return writer.count
-
-
-_Y4M_COLOUR = {"yuv420p": "C420jpeg", "yuv420p10le": "C420p10 XYSCSS=420P10",
-               "yuv422p": "C422", "yuv444p": "C444"}
-
-
-class Y4MWriter:
-    """Streams planes as YUV4MPEG2 to a binary file object (a file, or a pipe to ffmpeg)."""
-
-    def __init__(self, f, width: int, height: int, rate: Fraction, pix_fmt: str = "yuv420p") -> None:
-        if pix_fmt not in _Y4M_COLOUR:
-            raise ValueError(f"y4m output of {pix_fmt} is not supported")
-        rate = Fraction(rate)
-        self.f = f
-        self.count = 0
-        f.write(f"YUV4MPEG2 W{width} H{height} F{rate.numerator}:{rate.denominator} Ip A1:1 "
-                f"{_Y4M_COLOUR[pix_fmt]}\n".encode())
-
-    def write(self, planes: Planes) -> None:
-        self.f.write(b"FRAME\n")
-        for p in planes:
-            self.f.write(np.ascontiguousarray(p).data)
-        self.count += 1

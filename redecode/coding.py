@@ -1,4 +1,5 @@
-"""The frame-type table, shared by the decoder, the networks and the training (no dependencies).
+"""Facts of the coding structure shared by the decoder, the networks, the pipeline and the
+training (no dependencies): the frame-type table and how many anchors a list-0 vector may use.
 
 A frame is I, P or B (``Frame.pict_type`` holds the letter); the networks take the code.
 PyAV's ``av.video.frame.PictureType`` (FFmpeg's AVPictureType) has more kinds, mapped here:
@@ -9,7 +10,12 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["PICTURE_TYPES", "FrameType"]
+__all__ = ["LIST0_CANDIDATES", "PICTURE_TYPES", "FrameType"]
+
+#: Restored anchors a list-0 vector may point into, nearest first (x264's default is 3
+#: references; see ``models.select_reference``). The scheduler and the training unroll both
+#: keep this many.
+LIST0_CANDIDATES = 3
 
 
 class FrameType(IntEnum):

@@ -1,14 +1,22 @@
-"""Find an ``ffmpeg`` program and learn what it can do (filters, encoders, version).
+"""Find an ``ffmpeg`` program, learn what it can do (filters, encoders, version), run graphs.
 
 PyAV bundles FFmpeg's libraries, but not every filter: the post-processing filters (``spp``,
-``uspp``, ``pp7``, ``fspp``) and ``libvmaf`` exist only in some builds. Commands that need them
-run an ``ffmpeg`` program instead, found in this order:
+``uspp``, ``pp7``, ``fspp``) and ``libvmaf`` exist only in some builds, and some encoders exist
+only in other builds. Commands that need them run an ``ffmpeg`` program instead, found in this
+order:
 
 1. ``$REDECODE_FFMPEG`` (a path, or a name looked up on ``PATH``);
 2. ``ffmpeg`` on ``PATH``;
 3. the binary shipped by the ``imageio-ffmpeg`` package (``pip install imageio-ffmpeg``).
 
-What a binary offers is asked once per process and cached.
+What a binary offers is asked once per process and cached. Command lines that run a graph
+(input -> filters -> output) are built with ffmpeg-python (imported as ``ffmpeg_python``, the
+PyPI package, not this module) and turned into an argument list by :func:`graph_command`.
+The capability queries here (``-filters``, ``-encoders``, ``-version``) stay hand-built:
+ffmpeg-python only describes graphs with inputs and outputs, and these run none.
+
+This module sits in the pipeline layer because the filter's ffmpeg sink needs the program too;
+the evaluation uses it from above.
 """
 
 from __future__ import annotations
@@ -129,6 +137,12 @@ def version(exe: str | None = None) -> str:
     return _version(exe or find_ffmpeg())
 
 
-def command(*args: str, exe: str | None = None, loglevel: str = "error") -> list[str]:
-    """An argument list that runs ffmpeg quietly: ``[ffmpeg, -hide_banner, -loglevel, ..., *args]``."""
-    return [exe or find_ffmpeg(), "-hide_banner", "-loglevel", loglevel, *args]
+def graph_command(stream, exe: str | None = None, loglevel: str = "error") -> list[str]:
+    """The argument list that runs an ffmpeg-python graph quietly with the program found here.
+
+    Args:
+        stream: an ffmpeg-python output stream (``ffmpeg_python.input(...)....output(...)``).
+        exe: the program (default: :func:`find_ffmpeg`).
+        loglevel: ffmpeg's ``-loglevel`` (errors only by default, so a failure is one line).
+    """
+    return stream.global_args("-hide_banner", "-loglevel", loglevel).compile(cmd=exe or find_ffmpeg())
