@@ -55,48 +55,64 @@ def _check_plane(name: str, plane: np.ndarray) -> None:
         raise ValueError(f"{name} plane must be uint8 or uint16, got {plane.dtype}")
 
 
-def _chroma_to_420(plane: np.ndarray, height: int, width: int) -> Tensor:
-    """One chroma plane as float32 (ceil(H/2), ceil(W/2)), box-averaged down from 4:2:2/4:4:4."""
+def _upload(plane: np.ndarray, device: torch.device) -> Tensor:
+    """An integer plane as float32 on ``device``: uploaded as integers (from pinned memory, on
+    CUDA) and converted there, so no float32 copy is made on the host."""
+    t = torch.from_numpy(np.ascontiguousarray(plane))
+    if device.type == "cuda":
+        t = t.pin_memory().to(device, non_blocking=True)
+    return t.to(device=device, dtype=torch.float32)
+
+
+def _chroma_to_420(plane: Tensor, height: int, width: int) -> Tensor:
+    """One chroma plane (float, any device) on the (ceil(H/2), ceil(W/2)) grid, box-averaged
+    down from 4:2:2/4:4:4."""
     ch, cw = chroma_size(height, width)
     ph, pw = plane.shape
     if (ph, pw) == (ch, cw):
-        return torch.from_numpy(plane.astype(np.float32))
+        return plane
     fy = 2 if ph == height else 1 if ph == ch else 0
     fx = 2 if pw == width else 1 if pw == cw else 0
     if fy == 0 or fx == 0:
         raise ValueError(
-            f"chroma plane {plane.shape} does not fit luma ({height}, {width}): expected 4:2:0 "
+            f"chroma plane {tuple(plane.shape)} does not fit luma ({height}, {width}): expected 4:2:0 "
             f"({ch}, {cw}), 4:2:2 ({height}, {cw}) or 4:4:4 ({height}, {width})")
-    t = torch.from_numpy(plane.astype(np.float32))[None, None]
-    t = F.pad(t, (0, cw * fx - pw, 0, ch * fy - ph), mode="replicate")
+    t = F.pad(plane[None, None], (0, cw * fx - pw, 0, ch * fy - ph), mode="replicate")
     return F.avg_pool2d(t, (fy, fx))[0, 0]
 
 
-def planes_to_tensor(y: np.ndarray, u: np.ndarray, v: np.ndarray, bit_depth: int = 8) -> Tensor:
-    """Pack one frame's planes into the networks' tensor.
+def planes_to_tensor(y: np.ndarray, u: np.ndarray, v: np.ndarray, bit_depth: int = 8,
+                     device: torch.device | str | None = None) -> Tensor:
+    """Pack one frame's planes into the networks' tensor, on ``device``.
 
     Args:
         y: (H, W) uint8/uint16 luma plane.
         u, v: chroma planes, (ceil(H/2), ceil(W/2)) for 4:2:0; 4:2:2 and 4:4:4 sizes are
             averaged down to that size.
         bit_depth: bits per sample (8 for uint8 planes, 10/12/16 for uint16 ones).
+        device: where to pack (default the CPU); the planes travel as integers.
 
     Returns:
         float32 (6, ceil(H/2), ceil(W/2)) in [0, 1]: 4 pixel-unshuffled luma channels, U, V.
     """
     for name, plane in (("Y", y), ("U", u), ("V", v)):
         _check_plane(name, plane)
+    dev = torch.device(device) if device is not None else torch.device("cpu")
     scale = 1.0 / _max_value(bit_depth)
     height, width = y.shape
-    luma = torch.from_numpy(y.astype(np.float32))[None, None]
+    luma = _upload(y, dev)[None, None]
     luma = F.pad(luma, (0, width % 2, 0, height % 2), mode="replicate")
     luma = F.pixel_unshuffle(luma, 2)[0]
-    chroma = torch.stack([_chroma_to_420(u, height, width), _chroma_to_420(v, height, width)])
+    chroma = torch.stack([_chroma_to_420(_upload(u, dev), height, width),
+                          _chroma_to_420(_upload(v, dev), height, width)])
     return torch.cat([luma, chroma]).mul_(scale)
 
 
 def _to_integer(t: Tensor, max_value: int, dtype: np.dtype) -> np.ndarray:
-    return t.mul(max_value).round_().clamp_(0, max_value).numpy().astype(dtype)
+    """Quantise on the tensor's device; only integers are copied back."""
+    q = t.mul(max_value).round_().clamp_(0, max_value)
+    q = q.to(torch.uint8 if max_value <= 255 else torch.int32).cpu().numpy()
+    return q.astype(dtype, copy=False)
 
 
 def tensor_to_planes(
@@ -110,7 +126,8 @@ def tensor_to_planes(
     """Unpack a (restored) tensor into planes, the inverse of :func:`planes_to_tensor`.
 
     Args:
-        t: (6, ceil(H/2), ceil(W/2)) tensor in [0, 1] (any device; values are clipped).
+        t: (6, ceil(H/2), ceil(W/2)) tensor in [0, 1] (any device; values are clipped and
+            quantised there, once).
         height, width: luma size H, W of the frame.
         bit_depth: bits per sample of the output planes.
         decoded_chroma: the frame's decoded (U, V) planes, needed only for 4:2:2/4:4:4 frames:
@@ -125,18 +142,18 @@ def tensor_to_planes(
         raise ValueError(f"expected a (6, {ch}, {cw}) tensor for a {height}x{width} frame, got {tuple(t.shape)}")
     max_value = _max_value(bit_depth)
     dtype = np.uint8 if bit_depth <= 8 else np.uint16
-    t = t.detach().to("cpu", torch.float32)
+    t = t.detach().float()
     y = F.pixel_shuffle(t[None, :4], 2)[0, 0, :height, :width]
     planes = [_to_integer(y, max_value, dtype)]
     for i in range(2):
         c = t[4 + i]
         if decoded_chroma is not None and decoded_chroma[i].shape != (ch, cw):
-            dec = decoded_chroma[i]
-            _check_plane("UV"[i], dec)
-            small = _chroma_to_420(dec, height, width) / max_value
+            _check_plane("UV"[i], decoded_chroma[i])
+            dec = _upload(decoded_chroma[i], t.device) / max_value
+            small = _chroma_to_420(dec, height, width)
             correction = F.interpolate((c - small)[None, None], size=dec.shape, mode="bilinear",
                                        align_corners=False)[0, 0]
-            c = torch.from_numpy(dec.astype(np.float32)) / max_value + correction
+            c = dec + correction
         planes.append(_to_integer(c, max_value, dtype))
     return planes[0], planes[1], planes[2]
 

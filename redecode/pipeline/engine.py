@@ -157,8 +157,8 @@ class Engine:
         from .. import models
 
         y, u, v = frame.planes
-        t = models.planes_to_tensor(y, u, v, frame.bit_depth)
-        return Packed(frame, t.to(self.device, self.dtype, non_blocking=True))
+        t = models.planes_to_tensor(y, u, v, frame.bit_depth, device=self.device)
+        return Packed(frame, t.to(self.dtype))
 
     def restore(self, items: list[Packed], l0: list[Packed], l1: list[Packed]) -> None:
         """Restore frames that share the same references, in one batch; sets ``.restored``.
