@@ -1,0 +1,73 @@
+"""classic: the classified least-squares filter, its closed-form fit and the carried corrections."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from redecode.decoders import open_video
+from redecode.models import ClassicNet, Reference
+from redecode.pipeline.engine import Engine
+from redecode.pipeline.metrics import psnr
+from redecode.pipeline.samples import camera_frames, encode_frames
+from redecode.pipeline.scheduler import restore_frames
+from redecode.training.classic import fit_classic
+from redecode.training.clips import clip_from_frames
+from redecode.training.validate import clip_frames
+
+
+def test_forward_is_the_features_times_the_coefficients() -> None:
+    torch.manual_seed(0)
+    m = ClassicNet()
+    m.luma.normal_(0, 0.05)
+    m.chroma.normal_(0, 0.05)
+    b, h, w = 2, 20, 28
+    dec = torch.rand(b, 6, h, w)
+    qp = torch.full((b, 1, 3, 4), 37.0)
+    qp[1] = 26.0
+    ftype = torch.tensor([1, 2])
+    ref = Reference(torch.rand(b, 6, h, w), torch.rand(b, 6, h, w), (torch.rand(b, 1, 5, 7) > 0.3).float())
+    with torch.no_grad():
+        out = m(dec, qp, ftype, ref, None)
+        f = m.features(dec, qp, ftype, ref, None)
+        lw = m.luma[ftype].reshape(b, -1, m.luma.shape[3])
+        coef = torch.stack([lw[i][f["luma_key"][i]] for i in range(b)])
+        luma = (f["luma_x"] * coef).sum(-1)
+        cw = m.chroma[ftype]
+        chroma = torch.stack([(f["chroma_x"][i] * cw[i][f["chroma_key"][i]].permute(2, 0, 1, 3)).sum(-1)
+                              for i in range(b)])
+    want = dec + torch.cat([F.pixel_unshuffle(luma[:, None], 2), chroma], 1)
+    torch.testing.assert_close(out, want, rtol=0, atol=1e-5)
+    # without references the carried terms are zero: an I-frame's features have none
+    f0 = m.features(dec, qp, torch.tensor([0, 0]))
+    assert float(f0["luma_x"][..., -2:].abs().max()) == 0.0
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("classic")
+    rgb = list(camera_frames(128, 96, 16, seed=5, speed=1.5))
+    pristine = []
+    for f in rgb:
+        p = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        pristine.append((p[:96].copy(), p[96:120].reshape(48, 64).copy(), p[120:].reshape(48, 64).copy()))
+    path = encode_frames(tmp / "c.mp4", rgb, options={"qp": "38", "bf": "2", "g": "8"})
+    with open_video(path, metadata=True) as video:
+        return clip_from_frames(pristine, video)
+
+
+def test_fit_lowers_the_error_on_its_own_clip(clip) -> None:
+    model = fit_classic([clip], passes=2)
+    assert float(model.luma.abs().sum()) > 0  # some coefficient sets had enough pixels
+    engine = Engine(model, "cpu")
+    gains = {"I": [], "P": [], "B": []}
+    for r in restore_frames(clip_frames(clip), engine):
+        t = r.frame.index
+        gains[r.frame.pict_type].append(psnr(r.planes[0], clip.src_y[t]) - psnr(clip.dec_y[t], clip.src_y[t]))
+    everything = [g for v in gains.values() for g in v]
+    assert np.mean(everything) > 0.05  # in-sample least squares must help
+    assert np.mean(gains["I"]) > 0
+    assert model.meta["fit"]["clips"] == 1
