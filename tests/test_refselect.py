@@ -45,3 +45,20 @@ def test_gradients_flow_to_the_chosen_restored_reference():
     ref = select_reference(b, [a], [b], torch.zeros(1, 2, 2, 2), torch.ones(1, 1, 2, 2))
     ref.restored.sum().backward()
     assert a.grad is not None and a.grad.abs().sum() > 0
+
+
+def test_choice_warp_equals_warping_every_candidate_and_picking():
+    from redecode.models import dense_field
+    from redecode.models.warp import warp_packed_choice
+
+    torch.manual_seed(2)
+    h, w = 12, 20  # packed; luma 24x40, a 3x5 grid of blocks
+    frames = [torch.rand(2, 12, h, w) for _ in range(3)]
+    vectors = (torch.rand(2, 2, 3, 5) - 0.5) * 14  # some point outside the frame
+    mask = (torch.rand(2, 1, 3, 5) > 0.2).float()
+    choice = torch.randint(0, 3, (2, 1, 3, 5))
+    got = warp_packed_choice(frames, vectors, choice, mask)
+    moved = torch.stack([warp_packed(f, vectors, mask) for f in frames], dim=1)  # (B, K, 12, h, w)
+    pick = dense_field(choice.float(), h, w, 4).long()[:, :, None].expand(2, 1, 12, h, w)
+    want = moved.gather(1, pick)[:, 0]
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-5)

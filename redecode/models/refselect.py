@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .net import Reference
-from .warp import dense_field, warp_packed
+from .warp import dense_field, warp, warp_packed, warp_packed_choice
 
 __all__ = ["select_reference"]
 
@@ -45,19 +45,19 @@ def select_reference(
     """
     b, _, h, w = current.shape
     gh, gw = mask.shape[-2:]
-    moved = [warp_packed(torch.cat([r, d], dim=1), vectors, mask) for r, d in zip(restored, decoded)]
-    if len(moved) == 1:
-        best = moved[0]
+    if len(restored) == 1:
+        best = warp_packed(torch.cat([restored[0], decoded[0]], dim=1), vectors, mask)
     else:
-        pad = (0, gw * 4 - w, 0, gh * 4 - h)
+        # costs from the candidates' decoded luma alone, at full resolution, per 8x8 block
+        field = dense_field(vectors * mask, 2 * h, 2 * w, 8)
+        cur = F.pixel_shuffle(current[:, :4], 2)
+        pad = (0, gw * 8 - 2 * w, 0, gh * 8 - 2 * h)
         costs = []
-        for k, m in enumerate(moved):
-            diff = (m[:, 6:10] - current[:, :4]).abs().sum(dim=1, keepdim=True)  # decoded luma
+        for k, d in enumerate(decoded):
+            diff = (warp(F.pixel_shuffle(d[:, :4], 2), field) - cur).abs()
             diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff
-            costs.append(F.avg_pool2d(diff, 4) * (FARTHER_PENALTY ** k))
+            costs.append(F.avg_pool2d(diff, 8) * (FARTHER_PENALTY ** k))
         choice = torch.cat(costs, dim=1).argmin(dim=1, keepdim=True)  # (B, 1, gh, gw)
-        pick = dense_field(choice.to(current.dtype), h, w, 4).long()  # (B, 1, h, w)
-        stacked = torch.stack(moved, dim=1)  # (B, K, 12, h, w)
-        index = pick[:, :, None].expand(b, 1, 12, h, w)
-        best = stacked.gather(1, index)[:, 0]
+        best = warp_packed_choice([torch.cat([r, d], dim=1) for r, d in zip(restored, decoded)],
+                                  vectors, choice, mask)
     return Reference(restored=best[:, :6], decoded=best[:, 6:], mask=mask)

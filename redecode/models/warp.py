@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["dense_field", "warp", "warp_packed"]
+__all__ = ["dense_field", "warp", "warp_packed", "warp_packed_choice"]
 
 
 def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
@@ -41,24 +41,32 @@ def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
     return dense[..., :height, :width]
 
 
-def warp(x: Tensor, flow: Tensor) -> Tensor:
+def warp(x: Tensor, flow: Tensor, width: int | None = None, offset: Tensor | None = None) -> Tensor:
     """Backward-warp images with a dense field, bilinear, edge pixels replicated outside.
 
     Args:
-        x: (B, C, H, W) images.
+        x: (B, C, H, Wx) images; with ``width``, K = Wx / width images side by side.
         flow: (B, 2, H, W) displacement (dx, dy) in pixels: out[:, :, y, x] = x at (x + dx, y + dy).
+        width: the width W of one image (default: all of x).
+        offset: (B, 1, H, W) which of the side-by-side images each pixel samples (0 .. K-1).
 
     Returns:
         (B, C, H, W) warped images.
     """
-    b, _, h, w = x.shape
+    b, _, h, total = x.shape
+    w = total if width is None else width
     # Sample positions in float32 even for half-precision inputs: fp16 cannot hold a sub-pixel
-    # position beyond column 1024.
+    # position beyond column 1024. Clamping to the image is the border replication of codecs
+    # (and keeps side-by-side images apart).
     flow = flow.float()
     ys = torch.arange(h, device=x.device, dtype=torch.float32).view(1, h, 1)
     xs = torch.arange(w, device=x.device, dtype=torch.float32).view(1, 1, w)
-    gx = (xs + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
-    gy = (ys + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    px = (xs + flow[:, 0]).clamp(0, w - 1)
+    py = (ys + flow[:, 1]).clamp(0, h - 1)
+    if offset is not None:
+        px = px + offset[:, 0].float() * w
+    gx = px * (2.0 / max(total - 1, 1)) - 1.0
+    gy = py * (2.0 / max(h - 1, 1)) - 1.0
     grid = torch.stack((gx, gy), dim=-1)
     out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
     return out.to(x.dtype)
@@ -88,4 +96,33 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
     luma = warp(luma, dense_field(vectors, 2 * h, 2 * w, 8))
     luma = F.pixel_unshuffle(luma, 2).reshape(b, k, 4, h, w)
     chroma = warp(t[:, :, 4:].reshape(b, 2 * k, h, w), dense_field(vectors * 0.5, h, w, 4))
+    return torch.cat([luma, chroma.reshape(b, k, 2, h, w)], dim=2).reshape(b, c, h, w)
+
+
+def warp_packed_choice(frames: list[Tensor], vectors: Tensor, choice: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Motion-compensate packed frames, each block from the candidate ``choice`` names.
+
+    The same result as warping every candidate and picking per block, in one sampling pass over
+    the candidates laid side by side.
+
+    Args:
+        frames: K candidates, each (B, 6 * k, h, w) (packed as :func:`warp_packed` takes them).
+        vectors: (B, 2, ceil(2h/8), ceil(2w/8)) block vectors in luma pixels.
+        choice: (B, 1, gh, gw) candidate index per block.
+        mask: optional (B, 1, gh, gw) 0/1 block mask (vectors zeroed where 0).
+
+    Returns:
+        (B, 6 * k, h, w).
+    """
+    b, c, h, w = frames[0].shape
+    k = c // 6
+    if mask is not None:
+        vectors = vectors * mask
+    parts = [f.reshape(b, k, 6, h, w) for f in frames]
+    luma = torch.cat([F.pixel_shuffle(p[:, :, :4].reshape(b, 4 * k, h, w), 2) for p in parts], dim=-1)
+    chroma = torch.cat([p[:, :, 4:].reshape(b, 2 * k, h, w) for p in parts], dim=-1)
+    pick = choice.to(torch.float32)
+    luma = warp(luma, dense_field(vectors, 2 * h, 2 * w, 8), 2 * w, dense_field(pick, 2 * h, 2 * w, 8))
+    luma = F.pixel_unshuffle(luma, 2).reshape(b, k, 4, h, w)
+    chroma = warp(chroma, dense_field(vectors * 0.5, h, w, 4), w, dense_field(pick, h, w, 4))
     return torch.cat([luma, chroma.reshape(b, k, 2, h, w)], dim=2).reshape(b, c, h, w)
