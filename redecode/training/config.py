@@ -49,6 +49,8 @@ class TrainConfig:
             decode's: the mean ΔPSNR in dB to first order, so clean low-QP frames weigh as much
             as noisy ones) or "charbonnier" (robust, L1-like).
         charbonnier_eps: epsilon of the Charbonnier loss (in [0, 1] pixel units).
+        psnr_floor: floor added to both errors of the "psnr" loss, in squared 8-bit code values
+            (a decode error below it weighs as if it were it).
         chroma_weight: weight of the two chroma channels against the four luma ones.
         detach_refs: stop gradients at restored references (truncated unrolling; faster).
         references: give P/B frames their references; false trains every frame through the
@@ -83,6 +85,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     loss: str = "mse"
     charbonnier_eps: float = 1e-3
+    psnr_floor: float = 4.0
     chroma_weight: float = 1.0
     detach_refs: bool = False
     references: bool = True
@@ -107,8 +110,8 @@ class TrainConfig:
             raise TrainError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.precision not in PRECISIONS:
             raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
-        if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0:
-            raise TrainError("lr and charbonnier_eps must be > 0, min_lr >= 0")
+        if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0 or self.psnr_floor <= 0:
+            raise TrainError("lr, charbonnier_eps and psnr_floor must be > 0, min_lr >= 0")
 
     def model_config(self) -> RestorationConfig:
         """The size's config with this recipe's overrides."""

@@ -25,8 +25,6 @@ from .sampler import ClipTensors, Run, make_run
 
 __all__ = ["FrameStep", "frame_loss", "group_inputs", "restore_group", "unroll", "walk_clip"]
 
-#: Floor of a frame's decode error in the "psnr" loss ([0, 1] units; 0.1 code value^2 at 8 bits).
-PSNR_FLOOR = 1.5e-6
 
 
 def restore_group(
@@ -90,8 +88,11 @@ def group_inputs(
 def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -> Tensor:
     """Loss per frame, (B,), over (B, 6, h, w) tensors; chroma channels weighted.
 
-    "psnr" is ``10 log10(MSE(out) / MSE(decoded))``: minus the frame's ΔPSNR in dB over the
-    decode (on all six channels, luma weighing 2:1 by count), so every QP counts the same.
+    "psnr" is ``10 log10((MSE(out) + f) / (MSE(decoded) + f))``: minus the frame's ΔPSNR in
+    dB over the decode (on all six channels, luma weighing 2:1 by count), so every QP counts
+    about the same; the floor ``f`` (``cfg.psnr_floor`` in squared 8-bit code values) keeps
+    nearly lossless crops, whose gradient 1 / MSE would otherwise swamp the batch, from
+    deciding alone.
     """
     w = out.new_tensor([1.0, 1.0, 1.0, 1.0, cfg.chroma_weight, cfg.chroma_weight]).view(1, 6, 1, 1)
     d = (out - target).square()
@@ -101,7 +102,8 @@ def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -
     if cfg.loss != "psnr":
         return err
     ref = ((decoded - target).square() * w).mean(dim=(2, 3)).sum(dim=1) / w.sum()
-    return (10.0 / math.log(10.0)) * torch.log((err + PSNR_FLOOR) / (ref + PSNR_FLOOR))
+    floor = cfg.psnr_floor / 255.0 ** 2
+    return (10.0 / math.log(10.0)) * torch.log((err + floor) / (ref + floor))
 
 
 def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: TrainConfig) -> Tensor:
