@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["LIST0_CANDIDATES", "PICTURE_TYPES", "FrameType"]
+__all__ = ["LIST0_CANDIDATES", "MPEG_CODECS", "PICTURE_TYPES", "CodecFamily", "FrameType", "codec_family"]
 
 #: Restored anchors a list-0 vector may point into, nearest first (x264's default is 3
 #: references; see ``models.select_reference``). The scheduler and the training unroll both
@@ -28,6 +28,28 @@ class FrameType(IntEnum):
     @property
     def letter(self) -> str:
         return self.name
+
+
+class CodecFamily(IntEnum):
+    """What kind of artifacts a codec leaves, as the models take it.
+
+    DEBLOCKED: H.264 / HEVC and the like, whose in-loop filter smooths block edges (what x264
+    leaves is ringing and lost texture); MPEG: MPEG-1/2 and MPEG-4 Part 2, with no in-loop filter
+    (8x8 DCT blocking, mosquito noise).
+    """
+
+    DEBLOCKED = 0
+    MPEG = 1
+
+
+#: FFmpeg decoder and encoder names of the MPEG family.
+MPEG_CODECS = frozenset({"mpeg1video", "mpeg2video", "mpeg4", "msmpeg4v1", "msmpeg4v2", "msmpeg4v3",
+                         "msmpeg4", "h263", "h263p", "flv1", "libxvid", "mpeg2_qsv", "mpeg2_cuvid"})
+
+
+def codec_family(name: str | None) -> CodecFamily:
+    """The family of an FFmpeg codec (decoder or encoder) name; unknown ones are DEBLOCKED."""
+    return CodecFamily.MPEG if name in MPEG_CODECS else CodecFamily.DEBLOCKED
 
 
 #: AVPictureType codes (PyAV's PictureType values) -> FrameType; NONE (0) is decided by key_frame.

@@ -33,10 +33,10 @@ def test_forward_is_the_features_times_the_coefficients() -> None:
     with torch.no_grad():
         out = m(dec, qp, ftype, ref, None)
         f = m.features(dec, qp, ftype, ref, None)
-        lw = m.luma[ftype].reshape(b, -1, m.luma.shape[3])
+        lw = m.luma[0][ftype].reshape(b, -1, m.luma.shape[-1])  # family 0: the default
         coef = torch.stack([lw[i][f["luma_key"][i]] for i in range(b)])
         luma = (f["luma_x"] * coef).sum(-1)
-        cw = m.chroma[ftype]
+        cw = m.chroma[0][ftype]
         chroma = torch.stack([(f["chroma_x"][i] * cw[i][f["chroma_key"][i]].permute(2, 0, 1, 3)).sum(-1)
                               for i in range(b)])
     want = dec + torch.cat([F.pixel_unshuffle(luma[:, None], 2), chroma], 1)

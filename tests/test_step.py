@@ -138,15 +138,18 @@ def test_gate_and_strength_scale_the_correction_per_macroblock() -> None:
     with torch.no_grad():
         full = restore_step(model, decoded, qp, ftype)
         half = restore_step(model, decoded, qp, ftype, strength=0.5)
-        model.gate = Gate(((1.0, 1.0, 1.0, 0.0, 1.0), (1.0,) * 5, (1.0, 1.0, 1.0, 1.0, 0.25)))
+        rows = ((1.0, 1.0, 1.0, 0.0, 1.0), (1.0,) * 5, (1.0, 1.0, 1.0, 1.0, 0.25))
+        model.gate = Gate((rows, ((0.0,) * 5,) * 3))  # the MPEG family keeps nothing
         gated = restore_step(model, decoded, qp, ftype)
+        mpeg = restore_step(model, decoded, qp, ftype, family=torch.tensor([1, 1]))
     raw = model(decoded, qp, ftype)  # unclamped correction
     want_half = (decoded + 0.5 * (raw - decoded)).clamp(0, 1)
     torch.testing.assert_close(half, want_half)
     assert torch.equal(gated[0, :, :8, :8], decoded[0, :, :8, :8])  # I-frame, QP 37: alpha 0
     torch.testing.assert_close(gated[0, :, 8:, 8:], full[0, :, 8:, 8:])  # I-frame, QP 22: alpha 1
     torch.testing.assert_close(gated[1], (decoded[1] + 0.25 * (raw[1] - decoded[1])).clamp(0, 1))
+    assert torch.equal(mpeg, decoded.clamp(0, 1))
     # least squares: a correction twice the error wants 0.5; one against the error wants 0
-    gate = fit_alpha({("I", 0): (2.0, 4.0), ("P", 3): (-1.0, 1.0), ("B", 4): (5.0, 1.0)})
-    assert gate.alpha[0][0] == 0.5 and gate.alpha[1][3] == 0.0 and gate.alpha[2][4] == 1.0
+    gate = fit_alpha({(0, "I", 0): (2.0, 4.0), (0, "P", 3): (-1.0, 1.0), (1, "B", 4): (5.0, 1.0)})
+    assert gate.alpha[0][0][0] == 0.5 and gate.alpha[0][1][3] == 0.0 and gate.alpha[1][2][4] == 1.0
     assert Gate.from_meta(gate.to_meta()) == gate

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 
 class UserError(Exception):
@@ -34,6 +35,13 @@ def encode_options(args: argparse.Namespace):
         extra[key] = value
     return EncodeOptions(codec=args.codec, crf=args.crf, preset=args.preset,
                          pix_fmt=args.pix_fmt, lossless=args.lossless, options=extra)
+
+
+def check_device(name: str | None) -> None:
+    """``--device``: auto, cpu, cuda or cuda:N, checked before any work (whether a GPU is there
+    is checked when the model is loaded)."""
+    if name is not None and not re.fullmatch(r"auto|cpu|cuda(:\d+)?", name):
+        raise UserError(f"--device {name}: use auto, cpu, cuda or cuda:N")
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import UserError
+from .common import UserError, check_device
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -60,6 +60,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from ..evaluation import EvaluateError, Settings, SourceError, run_evaluation
     from ..evaluation.sources import parse_rate, parse_size
 
+    check_device(args.device)
     try:
         settings = Settings(
             codec=args.codec, qps=args.qp, crfs=args.crf, preset=args.preset, bframes=args.bframes,

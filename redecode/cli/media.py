@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from .common import UserError, add_encode_options, add_model_options, encode_options
+from .common import UserError, add_encode_options, add_model_options, check_device, encode_options
 
 log = logging.getLogger("redecode")
 
@@ -64,8 +64,13 @@ def _print_summary(s) -> None:
                   f"mean motion {s.mean_motion_px:.2f} px\n")
     if not (s.has_motion and s.has_qp):
         out.write("  this codec exports no motion vectors / QPs\n")
-    if s.damaged_frames or s.decode_errors:
-        out.write(f"  damaged frames: {s.damaged_frames}, decoder errors: {s.decode_errors}\n")
+    shape = [f"pixel aspect {s.sample_aspect_ratio}"] if s.sample_aspect_ratio else []
+    if s.field_order not in ("unknown", "progressive"):
+        shape.append(f"interlaced ({s.field_order})")
+    if shape:
+        out.write(f"  {', '.join(shape)}\n")
+    if s.damage:
+        out.write(f"  damaged or cut short: {s.damage}\n")
     for p in s.pictures:
         out.write(f"  wrote {p}\n")
 
@@ -98,6 +103,7 @@ def _run_restore(args: argparse.Namespace) -> int:
     from ..pipeline.restore import RestoreError, restore_batch
     from ..pipeline.writer import OutputError
 
+    check_device(args.device)
     try:
         result = restore_batch(
             args.inputs, args.output, model=args.model, device=args.device, precision=args.precision,
@@ -111,14 +117,32 @@ def _run_restore(args: argparse.Namespace) -> int:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        for f in result.files:
+        for f in result.files:  # damaged and failed files were reported as they happened
             if f.status == "done":
-                print(f"{f.source} -> {f.output}: {f.frames} frames, {f.fps:.1f} fps", file=sys.stderr)
-        print(f"redecode: {summary['done']} restored, {summary['skipped']} skipped, "
+                print(f"{f.source} -> {f.output}: {f.frames} frames, {f.fps:.1f} fps"
+                      + _size_note(f.size_ratio, f.output_bytes), file=sys.stderr)
+        damaged = f"{summary['damaged']} damaged or cut short, " if summary["damaged"] else ""
+        print(f"redecode: {summary['done']} restored, {damaged}{summary['skipped']} skipped, "
               f"{summary['failed']} failed; {summary['frames']} frames in {summary['seconds']:.1f} s "
-              f"({summary['fps']:.1f} fps, model {summary['model']} on {summary['device']})",
+              f"({summary['fps']:.1f} fps, model {summary['model']} on {summary['device']})"
+              + _size_note(result.size_ratio, summary["output_bytes"], summary["input_bytes"]),
               file=sys.stderr)
-    return 1 if result.failed else 0
+    return 1 if result.failed or result.damaged else 0
+
+
+def _size_note(ratio: float | None, out_bytes: int | None, in_bytes: int | None = None) -> str:
+    """"; 3.1x the input's size (2.4 MB)": what the output costs next to its input."""
+    if ratio is None or out_bytes is None:
+        return ""
+    size = _human(out_bytes) + (f" from {_human(in_bytes)}" if in_bytes else "")
+    return f"; output {ratio:.2f}x the input's size ({size})"
+
+
+def _human(n: int) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
 
 
 # -- demo -----------------------------------------------------------------------------------
@@ -145,6 +169,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     if not 0 <= args.qp <= 51 or args.frames < 1:
         raise UserError("--qp must be 0..51 and --frames at least 1")
+    check_device(args.device)
     try:
         r = run_demo(args.output, model=args.model, device=args.device, qp=args.qp,
                      frames=args.frames)
@@ -187,17 +212,21 @@ def _add_filter(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_filter(args: argparse.Namespace) -> int:
-    from ..pipeline.filter import (FilterError, is_seekable, run_filter, unbuffered_stdin,
-                                  unbuffered_stdout)
+    from ..pipeline.filter import (RAW_FORMATS, FilterError, is_seekable, run_filter,
+                                  unbuffered_stdin, unbuffered_stdout)
+    from ..pipeline.outputs import check_encode
     from ..pipeline.restore import RestoreError, make_engine, partial_path
     from ..pipeline.writer import OutputError
     from pathlib import Path
 
-    try:
-        engine = make_engine(args.model, args.device, args.precision, strength=args.strength)
-    except RestoreError as e:
-        raise UserError(str(e)) from None
+    check_device(args.device)
     encode = encode_options(args)
+    try:
+        if args.format not in RAW_FORMATS:
+            check_encode(encode, external_ok=True)
+        engine = make_engine(args.model, args.device, args.precision, strength=args.strength)
+    except (RestoreError, OutputError) as e:
+        raise UserError(str(e)) from None
     source = unbuffered_stdin() if args.input == "-" else args.input
     final = tmp = None
     if args.output == "-":
@@ -208,11 +237,14 @@ def _run_filter(args: argparse.Namespace) -> int:
             raise UserError(f"{final}: output would overwrite its own input")
         tmp = partial_path(final)
         out = open(tmp, "wb")
+    damage = None
     try:
         stats = run_filter(source, out, engine, fmt=args.format, encode=encode,
                            input_format=args.input_format, seekable=is_seekable(out),
                            probe_bytes=args.probe_size or None)
-    except (OutputError, FilterError) as e:
+    except FilterError as e:  # the frames before the damage were delivered: keep them
+        damage, stats = e, e.stats
+    except OutputError as e:
         _discard(out, tmp)
         raise UserError(str(e)) from None
     except BaseException:
@@ -221,8 +253,11 @@ def _run_filter(args: argparse.Namespace) -> int:
     if final is not None:
         out.close()
         os.replace(tmp, final)
-    log.info("%d frames in %.1f s (%.1f fps)", stats.frames, stats.seconds,
-             stats.frames / max(stats.seconds, 1e-9))
+    if damage is not None:
+        raise UserError(str(damage))
+    print(f"redecode: {stats.frames} frames in {stats.seconds:.1f} s "
+          f"({stats.frames / max(stats.seconds, 1e-9):.1f} fps, model {engine.name} on "
+          f"{engine.device})", file=sys.stderr)
     return 0
 
 

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from .common import UserError
+from .common import UserError, check_device
 
 
 def _size_range(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -143,6 +143,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
     if not args.config and not args.init:
         raise UserError("train: give a recipe (CONFIG.toml) or --from MODEL")
+    check_device(args.device)
     try:
         overrides = [] if args.config else [f"{k}={json.dumps(v)}" for k, v in FINETUNE_DEFAULTS.items()]
         cfg = load_config(args.config, overrides + list(args.set))

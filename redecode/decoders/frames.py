@@ -24,6 +24,10 @@ TRANSFER_NAMES = {
     13: "iec61966-2-1", 14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084",
     17: "smpte428", 18: "arib-std-b67",
 }
+# FFmpeg's AVFieldOrder: how the two fields of an interlaced picture are coded and shown.
+# "tt": top field coded and shown first; "bb": bottom first; "tb"/"bt": coded in one order,
+# shown in the other.
+FIELD_ORDER_NAMES = {0: "unknown", 1: "progressive", 2: "tt", 3: "bb", 4: "tb", 5: "bt"}
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,10 @@ class VideoInfo:
         has_qp: this codec exports per-macroblock quantizers (and metadata was asked for).
         reorder_depth: frames the decoder holds back to put them in display order (0 without
             B-frames).
+        sample_aspect_ratio: shape of one pixel (width / height, e.g. 64/45 for 16:9 PAL), or
+            None when the stream does not say (square pixels are assumed then).
+        field_order: FFmpeg's AVFieldOrder code (see :data:`FIELD_ORDER_NAMES`): 0 unknown,
+            1 progressive, 2-5 interlaced.
     """
 
     width: int
@@ -80,6 +88,24 @@ class VideoInfo:
     has_motion: bool
     has_qp: bool
     reorder_depth: int = 0
+    sample_aspect_ratio: Fraction | None = None
+    field_order: int = 0
+
+    @property
+    def display_aspect_ratio(self) -> Fraction | None:
+        """Width / height of the picture as shown (None without a sample aspect ratio)."""
+        if not self.sample_aspect_ratio or not self.height:
+            return None
+        return self.sample_aspect_ratio * Fraction(self.width, self.height)
+
+    @property
+    def field_order_name(self) -> str:
+        return FIELD_ORDER_NAMES.get(self.field_order, str(self.field_order))
+
+    @property
+    def interlaced(self) -> bool:
+        """The stream is coded as fields (top or bottom first)."""
+        return self.field_order >= 2
 
     @property
     def color_range(self) -> str:
@@ -132,12 +158,14 @@ class Frame:
         planes: (Y, U, V) arrays at the stream's bit depth (uint8 or uint16); Y is (H, W), chroma
             at its subsampled size, e.g. (ceil(H/2), ceil(W/2)) for 4:2:0.
         qp: int16 (ceil(H/16), ceil(W/16)) luma QP per macroblock on the H.264 scale, or None.
-        motion: block motion, or None for I-frames and codecs without vectors.
+        motion: block motion, or None for I-frames, codecs without vectors and MPEG-4 Part 2
+            B-frames (FFmpeg's decoder keeps no vectors of those: see ``reader.py``).
         key_frame: the frame is a random-access point.
         decode_index: position in decode (bitstream) order, or None when unknown.
         size_bits: size of the coded picture in bits, or None when unknown.
         corrupt: the decoder flagged the picture as damaged (concealed errors).
         bit_depth: bits per sample of the planes (8 for uint8 planes, 10/12/16 for uint16).
+        codec: FFmpeg decoder name of the stream ("h264", "mpeg2video", ...).
     """
 
     index: int
@@ -152,6 +180,7 @@ class Frame:
     size_bits: int | None = None
     corrupt: bool = False
     bit_depth: int = 8
+    codec: str = "h264"
 
     @property
     def height(self) -> int:

@@ -28,6 +28,17 @@ MOTION_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4"})
 QP_CODECS = frozenset({"h264", "mpeg1video", "mpeg2video", "mpeg4"})
 # Codecs whose exported quantizer is an MPEG quantiser step rather than an H.264 QP.
 MPEG_STEP_CODECS = frozenset({"mpeg1video", "mpeg2video", "mpeg4"})
+# Codecs whose B-frame vectors FFmpeg does not export. The MPEG-4 Part 2 (H.263-family) decoder
+# stores a macroblock's vectors in the picture's motion table only for non-B pictures
+# (libavcodec/h263dec.c, decode_slice: ``if (s->pict_type != AV_PICTURE_TYPE_B)
+# ff_h263_update_motion_val(s)``; B-frames are never references, so it needs none), and the
+# export reads that table. So every B macroblock is listed with list-0 and list-1 entries whose
+# vectors are all zero, whatever its mode: direct (vectors derived from the co-located P vectors
+# plus a coded delta), forward, backward or bi-directional. The delta vectors are not exported
+# either, so the true ones cannot be rebuilt; the reader hands such frames out with
+# ``motion = None`` (measured on an FFmpeg mpeg4 clip: 1653 B vectors, none non-zero; its
+# P-frames: 338, all non-zero; MPEG-2 B-frames: 1330 of 1384 non-zero; tests/test_containers.py).
+UNEXPORTED_B_MOTION_CODECS = frozenset({"mpeg4"})
 
 def picture_type(pict_type: int, key_frame: bool) -> str:
     """Map an AVPictureType code to "I", "P" or "B" (unknown types: I if key frame, else P)."""

@@ -7,7 +7,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -17,7 +17,8 @@ import numpy as np
 from av.sidedata.sidedata import SideDataContainer
 
 from .frames import ColorTags, Frame, VideoInfo
-from .metadata import MOTION_CODECS, QP_CODECS, empty_motion, motion_grid, picture_type, qp_grid
+from .metadata import (MOTION_CODECS, QP_CODECS, UNEXPORTED_B_MOTION_CODECS, empty_motion,
+                       motion_grid, picture_type, qp_grid)
 from .planes import PLANAR_YUV_FORMATS, frame_planes, sample_dtype
 
 log = logging.getLogger("redecode")
@@ -33,12 +34,45 @@ class DecodeError(Exception):
 
 @dataclass
 class DecodeStats:
-    """Running counts of a decode: frames handed out, damaged frames, decoder errors."""
+    """Running counts of a decode: frames handed out, damaged frames, decoder errors.
+
+    Attributes:
+        frames: frames handed out.
+        damaged: frames the decoder flagged as concealed (corrupt).
+        errors: packets the demuxer or the decoder could not read.
+        truncated: the stream is cut short: it ends early (a read error, fewer frames than the
+            container announces, or a shorter duration than it records) or starts mid-stream
+            (frames before the first key frame were lost).
+        corrupt_packets: packets the demuxer flagged as damaged (e.g. cut off by the file's end).
+        problems: what was found, in words, for messages.
+    """
 
     frames: int = 0
     damaged: int = 0
     errors: int = 0
     truncated: bool = False
+    corrupt_packets: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> bool:
+        """The input is damaged or cut short: not every frame it held was decoded intact."""
+        return bool(self.errors or self.damaged or self.truncated or self.corrupt_packets)
+
+    def describe(self) -> str:
+        """What is wrong, in a few words ("" when nothing is)."""
+        parts = list(self.problems)
+        if self.corrupt_packets:
+            parts.append(f"{self.corrupt_packets} damaged packet(s)")
+        if self.errors:
+            parts.append(f"{self.errors} unreadable packet(s)")
+        if self.damaged:
+            parts.append(f"{self.damaged} frame(s) concealed by the decoder")
+        return ", ".join(parts)
+
+    def _note(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
 
 
 def _source_name(source: Source) -> str:
@@ -57,7 +91,8 @@ def _check_path(path: Path) -> None:
         raise DecodeError(f"{path}: is a folder, not a video file")
     if not os.access(path, os.R_OK):
         raise DecodeError(f"{path}: permission denied")
-    if path.stat().st_size == 0:
+    # only a regular file can be empty: a FIFO or a device (/dev/stdin) reports size 0
+    if path.is_file() and path.stat().st_size == 0:
         raise DecodeError(f"{path}: empty file")
 
 
@@ -89,6 +124,8 @@ class VideoReader:
     ) -> None:
         self.name = _source_name(source)
         self.stats = DecodeStats()
+        self._raw_frames = 0  # frames the decoder produced (the generator's own count)
+        self._raw_last_pts: int | None = None  # latest pts the decoder produced
         self._metadata = metadata
         self._on_packet = on_packet
         if isinstance(source, (str, os.PathLike)):
@@ -114,7 +151,9 @@ class VideoReader:
             self._decoded = self._decode()
             self._first = self._next_raw()
             if self._first is None:
-                raise DecodeError(f"{self.name}: no decodable video frame")
+                why = self.stats.describe()
+                raise DecodeError(f"{self.name}: no decodable video frame"
+                                  + (f" (damaged or cut short: {why})" if why else ""))
             self.info = self._make_info(self._first)
         except BaseException:
             self.container.close()
@@ -130,6 +169,7 @@ class VideoReader:
         self._worker: _Prefetcher | None = None
         self._last_pts: int | None = None
         self._last_qp: dict[str, np.ndarray] = {}
+        self._warned_b_motion = False
 
     # -- set-up ---------------------------------------------------------------------------
     def _configure(self) -> None:
@@ -166,6 +206,8 @@ class VideoReader:
             duration = float(st.duration * st.time_base)
         elif self.container.duration:
             duration = self.container.duration / av.time_base
+        sar = st.sample_aspect_ratio or cc.sample_aspect_ratio
+        sar = Fraction(sar) if sar and Fraction(sar) > 0 else None
         return VideoInfo(
             width=first.width,
             height=first.height,
@@ -181,6 +223,8 @@ class VideoReader:
             has_motion=self._metadata and self.codec in MOTION_CODECS,
             has_qp=self._metadata and self.codec in QP_CODECS,
             reorder_depth=int(getattr(cc, "reorder_depth", 0) or 0),
+            sample_aspect_ratio=sar,
+            field_order=int(cc.field_order or 0),
         )
 
     # -- decoding -------------------------------------------------------------------------
@@ -188,11 +232,13 @@ class VideoReader:
         """Demux and decode, skipping damaged packets.
 
         Yields raw video frames in display order, and (with ``on_packet``) the packets of the
-        other streams where they occur in the file.
+        other streams where they occur in the file. At the end it checks whether the stream was
+        complete (see :meth:`_check_complete`).
         """
         streams = () if self._on_packet is not None else (self.stream,)
         demux = self.container.demux(*streams)
-        index = 0
+        index = discarded = 0
+        first_key: bool | None = None
         while True:
             try:
                 packet = next(demux)
@@ -201,10 +247,11 @@ class VideoReader:
             except av.error.FFmpegError as e:
                 self.stats.errors += 1
                 self.stats.truncated = True
-                log.warning("%s: stream ends early (%s)", self.name, _reason(e))
+                self.stats._note(f"stream ends early ({_reason(e)})")
+                log.debug("%s: stream ends early (%s)", self.name, _reason(e))
                 packet = None
             if packet is None:  # flush what the decoder holds, then stop
-                yield from self._flush()
+                yield from self._counted(self._flush())
                 break
             if packet.stream is not self.stream:
                 if packet.size and self._on_packet is not None:
@@ -213,12 +260,63 @@ class VideoReader:
             if packet.size:
                 packet.opaque = (index, packet.size * 8)
                 index += 1
+                if first_key is None:
+                    first_key = bool(packet.is_keyframe)
+                if packet.is_corrupt:
+                    self.stats.corrupt_packets += 1
+                if packet.is_discard:
+                    discarded += 1
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
                 self.stats.errors += 1
                 continue
-            yield from frames
+            yield from self._counted(frames)
+        self._check_complete(index, discarded, first_key)
+
+    def _counted(self, frames) -> Iterator[av.VideoFrame]:
+        for f in frames:
+            self._raw_frames += 1
+            if f.pts is not None and (self._raw_last_pts is None or f.pts > self._raw_last_pts):
+                self._raw_last_pts = f.pts
+            yield f
+
+    def _check_complete(self, packets: int, discarded: int, first_key: bool | None) -> None:
+        """Signs that the input was cut, beyond read errors: it starts mid-stream, holds fewer
+        frames than its index announces, or ends before the duration its header records."""
+        s, decoded = self.stats, self._raw_frames
+        if first_key is False and 0 < decoded < packets:
+            s.truncated = True
+            s._note(f"starts mid-stream: {packets - decoded} frame(s) before the first key "
+                    "frame are lost")
+        fmt = self.container.format.name.split(",")
+        announced = int(self.stream.frames or 0)
+        if "mp4" in fmt and announced and decoded + discarded < announced:  # exact sample tables
+            s.truncated = True
+            s._note(f"only {decoded} of the {announced} frames its index announces")
+        recorded = self._recorded_duration() if "matroska" in fmt else None
+        tb = self.stream.time_base
+        if recorded and self._raw_last_pts is not None and tb:
+            rate = float(self.stream.average_rate or self.stream.guessed_rate or 25)
+            start = self.stream.start_time or 0
+            end = float((self._raw_last_pts - max(start, 0)) * tb) + 1 / rate
+            if recorded - end > max(2 / rate, 0.05 * recorded):
+                s.truncated = True
+                s._note(f"ends at {end:.2f} s of the {recorded:.2f} s its header records")
+
+    def _recorded_duration(self) -> float | None:
+        """The video track's duration as the file's header records it (Matroska: FFmpeg writes
+        a DURATION tag per track; else the file's duration when the video is its only stream)."""
+        tag = self.stream.metadata.get("DURATION") or self.stream.metadata.get("duration")
+        if tag:
+            try:
+                h, m, sec = tag.split(":")
+                return int(h) * 3600 + int(m) * 60 + float(sec)
+            except ValueError:
+                return None
+        if len(self.container.streams) == 1 and self.container.duration:
+            return self.container.duration / av.time_base
+        return None
 
     def _flush(self) -> Iterator[av.VideoFrame]:
         try:
@@ -254,10 +352,15 @@ class VideoReader:
                 qp = self._last_qp.get(ptype, next(iter(self._last_qp.values()), None))
         if side is not None and info.has_motion and ptype != "I":
             mvs = side.get("MOTION_VECTORS")
-            if mvs is not None:
-                motion = motion_grid(mvs.to_ndarray(), raw.width, raw.height)
-            else:
+            if mvs is None:
                 motion = empty_motion(raw.width, raw.height)
+            else:
+                vectors = mvs.to_ndarray()
+                if ptype == "B" and self.codec in UNEXPORTED_B_MOTION_CODECS and not (
+                        vectors["motion_x"].any() or vectors["motion_y"].any()):
+                    self._warn_b_motion()  # all zero: not the stream's vectors (metadata.py)
+                else:
+                    motion = motion_grid(vectors, raw.width, raw.height)
         opaque = raw.opaque if isinstance(raw.opaque, tuple) else (None, None)
         corrupt = bool(raw.is_corrupt)
         if corrupt:
@@ -275,9 +378,17 @@ class VideoReader:
             size_bits=opaque[1],
             corrupt=corrupt,
             bit_depth=info.bit_depth,
+            codec=info.codec,
         )
         self.stats.frames += 1
         return frame
+
+    def _warn_b_motion(self) -> None:
+        if not self._warned_b_motion:
+            self._warned_b_motion = True
+            log.warning("%s: %s B-frames carry no motion vectors in FFmpeg's export (its decoder "
+                        "keeps none for them); they are restored without motion", self.name,
+                        "MPEG-4 Part 2" if self.codec == "mpeg4" else self.codec)
 
     def _pts(self, pts: int | None) -> int:
         """The frame's pts, or one synthesised from the previous one and the frame rate."""

@@ -2,7 +2,7 @@
 
 The floor every network must beat, and what ``auto`` runs until a network ships. Per pixel of
 the decoded luma, a 5x5 neighbourhood predicts the coding error with coefficients chosen by the
-frame type, the QP band of the frame's mean QP and a class of the local structure (4 gradient
+codec family (deblocked H.264-like or MPEG), the frame type, the QP band of the frame's mean QP and a class of the local structure (4 gradient
 directions x 3 activity levels, as in VVC's adaptive loop filter). P/B-frames also carry their references'
 corrections along the block vectors (the aligned restored reference minus the aligned decoded
 one), split by the block residual (decoded minus the motion-compensated decoded reference):
@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..coding import CodecFamily
 from .gate import QP_BANDS, Gate
 from .net import Reference
 from .warp import dense_field
@@ -70,8 +71,8 @@ class ClassicConfig:
 class ClassicNet(nn.Module):
     """Classified least-squares restoration; same interface as ``RestorationNet``.
 
-    Buffers: ``luma`` (3 types, bands, classes, luma features) and ``chroma`` (3, bands, 2
-    planes, chroma features): coefficients, zero at construction (the identity).
+    Buffers: ``luma`` (2 codec families, 3 types, bands, classes, luma features) and ``chroma``
+    (2, 3, bands, 2 planes, chroma features): coefficients, zero at construction (the identity).
     """
 
     arch = "classic"
@@ -84,8 +85,9 @@ class ClassicNet(nn.Module):
         self.meta: dict[str, Any] = {}
         self.gate: Gate | None = None
         nb = len(config.bands) + 1
-        self.register_buffer("luma", torch.zeros(3, nb, config.classes, config.luma_features))
-        self.register_buffer("chroma", torch.zeros(3, nb, 2, config.chroma_features))
+        nf = len(CodecFamily)
+        self.register_buffer("luma", torch.zeros(nf, 3, nb, config.classes, config.luma_features))
+        self.register_buffer("chroma", torch.zeros(nf, 3, nb, 2, config.chroma_features))
 
     # -- features ---------------------------------------------------------------------------
 
@@ -163,7 +165,7 @@ class ClassicNet(nn.Module):
     # -- restoration ------------------------------------------------------------------------
 
     def forward(self, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: Reference | None = None,
-                l1: Reference | None = None) -> Tensor:
+                l1: Reference | None = None, family: Tensor | None = None) -> Tensor:
         """Restore a batch of frames: (B, 6, h, w) in, (B, 6, h, w) out (not clipped).
 
         The same sums as ``features`` times the coefficients, computed as convolutions: the 12
@@ -178,16 +180,17 @@ class ClassicNet(nn.Module):
         cls = self._classes(luma)[:, None]  # (B, 1, H, W)
         band = self.frame_band(qp)
         ft = frame_type.long()
+        fam = ft.new_zeros(ft.shape) if family is None else family.long()
         out = []
         for i in range(b):
-            coef = self.luma[ft[i], band[i]].to(decoded.dtype)  # (classes, Fl)
+            coef = self.luma[fam[i], ft[i], band[i]].to(decoded.dtype)  # (classes, Fl)
             filt = coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt)
             resp = F.conv2d(F.pad(luma[i:i + 1], (lt // 2,) * 4, mode="replicate"), filt)  # (1, classes, H, W)
             extra = coef[:, lt * lt:]  # (classes, 3): bias, carried small, carried large
             k = cls[i:i + 1]
             corr = resp.gather(1, k) + extra[:, 0][k] + extra[:, 1][k] * carry_l[i:i + 1, :1] \
                 + extra[:, 2][k] * carry_l[i:i + 1, 1:]
-            cc = self.chroma[ft[i], band[i]].to(decoded.dtype)  # (2, Fc)
+            cc = self.chroma[fam[i], ft[i], band[i]].to(decoded.dtype)  # (2, Fc)
             cfilt = cc[:, :ct * ct].reshape(2, 1, ct, ct)
             cresp = F.conv2d(F.pad(decoded[i:i + 1, 4:], (ct // 2,) * 4, mode="replicate"), cfilt, groups=2)
             cextra = cc[:, ct * ct:]  # (2, 3)

@@ -1,7 +1,7 @@
 """The safety gate: how much of a model's correction to keep, per QP band and frame type.
 
 A model's output is ``decoded + alpha * (restored - decoded)`` with ``alpha`` in [0, 1] looked up
-per macroblock from its QP band and the frame's type. The table is fitted by least squares on
+per macroblock from its QP band, the frame's type and the codec family. The table is fitted by least squares on
 validation scenes (:func:`fit_alpha`), so that in expectation on them the output is never worse
 than the decode (alpha 0 where the model hurts), and stored in the checkpoint's
 ``meta["gate"]``. A user's ``--strength S`` scales it further.
@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..coding import FrameType
+from ..coding import CodecFamily, FrameType
 
 __all__ = ["QP_BANDS", "Gate", "fit_alpha"]
 
@@ -26,34 +26,45 @@ TYPES = "".join(t.letter for t in FrameType)  # "IPB", in code order
 
 @dataclass(frozen=True)
 class Gate:
-    """alpha[type][band]: 3 rows (I, P, B) of len(bands) + 1 values in [0, 1]."""
+    """alpha[family][type][band]: per codec family (see ``redecode.coding.CodecFamily``), 3 rows
+    (I, P, B) of len(bands) + 1 values in [0, 1]."""
 
-    alpha: tuple[tuple[float, ...], ...]
+    alpha: tuple[tuple[tuple[float, ...], ...], ...]
     bands: tuple[float, ...] = QP_BANDS
 
     def __post_init__(self) -> None:
-        if len(self.alpha) != 3 or any(len(row) != len(self.bands) + 1 for row in self.alpha):
-            raise ValueError(f"gate needs 3 rows of {len(self.bands) + 1} values, got {self.alpha!r}")
-        if any(not 0.0 <= a <= 1.0 for row in self.alpha for a in row):
+        n = len(self.bands) + 1
+        if len(self.alpha) != len(CodecFamily) or any(
+                len(rows) != 3 or any(len(row) != n for row in rows) for rows in self.alpha):
+            raise ValueError(f"gate needs {len(CodecFamily)} x 3 rows of {n} values, got {self.alpha!r}")
+        if any(not 0.0 <= a <= 1.0 for rows in self.alpha for row in rows for a in row):
             raise ValueError("gate values must lie in [0, 1]")
 
     @classmethod
     def from_meta(cls, data: Any) -> Gate:
-        """From ``meta["gate"]``: ``{"bands": [...], "alpha": {"I": [...], "P": [...], "B": [...]}}``."""
+        """From ``meta["gate"]``: ``{"bands": [...], "alpha": {FAMILY: {"I": [...], "P": [...],
+        "B": [...]}}}`` with the family names of ``CodecFamily``."""
         if not isinstance(data, dict) or not isinstance(data.get("alpha"), dict):
             raise ValueError("gate must be a dict with an 'alpha' table")
         bands = tuple(float(b) for b in data.get("bands", QP_BANDS))
-        return cls(tuple(tuple(float(a) for a in data["alpha"][t]) for t in TYPES), bands)
+        return cls(tuple(tuple(tuple(float(a) for a in data["alpha"][f.name][t]) for t in TYPES)
+                         for f in CodecFamily), bands)
 
     def to_meta(self) -> dict[str, Any]:
-        return {"bands": list(self.bands), "alpha": {t: list(row) for t, row in zip(TYPES, self.alpha)}}
+        return {"bands": list(self.bands),
+                "alpha": {f.name: {t: list(row) for t, row in zip(TYPES, rows)}
+                          for f, rows in zip(CodecFamily, self.alpha)}}
 
-    def lookup(self, qp: Tensor, frame_type: Tensor) -> Tensor:
-        """Per-macroblock alpha, (B, 1, gh, gw), for QP maps (B, 1, gh, gw) and types (B,)."""
-        table = torch.tensor(self.alpha, dtype=qp.dtype, device=qp.device)  # (3, bands)
+    def lookup(self, qp: Tensor, frame_type: Tensor, family: Tensor | None = None) -> Tensor:
+        """Per-macroblock alpha, (B, 1, gh, gw), for QP maps (B, 1, gh, gw), types (B,) and
+        codec families (B,) (None: all 0)."""
+        table = torch.tensor(self.alpha, dtype=qp.dtype, device=qp.device)  # (families, 3, bands)
         edges = torch.tensor(self.bands, dtype=qp.dtype, device=qp.device)
         band = torch.bucketize(qp, edges)  # (B, 1, gh, gw)
-        return table[frame_type.long()[:, None, None, None].expand_as(band), band]
+        fam = frame_type.new_zeros(frame_type.shape) if family is None else family
+        f = fam.long()[:, None, None, None].expand_as(band)
+        t = frame_type.long()[:, None, None, None].expand_as(band)
+        return table[f, t, band]
 
 
 def band_of(qp: float, bands: tuple[float, ...] = QP_BANDS) -> int:
@@ -61,11 +72,11 @@ def band_of(qp: float, bands: tuple[float, ...] = QP_BANDS) -> int:
     return sum(qp > b for b in bands)
 
 
-def fit_alpha(sums: dict[tuple[str, int], tuple[float, float]], bands: tuple[float, ...] = QP_BANDS) -> Gate:
+def fit_alpha(sums: dict[tuple[int, str, int], tuple[float, float]], bands: tuple[float, ...] = QP_BANDS) -> Gate:
     """The least-squares gate from accumulated sums.
 
     Args:
-        sums: per (type letter, band): (sum of c * e, sum of c * c) over pixels, with c the
+        sums: per (codec family, type letter, band): (sum of c * e, sum of c * c) over pixels, with c the
             model's correction (restored - decoded) and e the decode's error (pristine - decoded).
             alpha = clip(sum(c e) / sum(c c), 0, 1) minimises sum((e - alpha c)^2). Cells with
             no data keep 1.
@@ -73,11 +84,14 @@ def fit_alpha(sums: dict[tuple[str, int], tuple[float, float]], bands: tuple[flo
     Returns:
         The gate.
     """
-    rows = []
-    for t in TYPES:
-        row = []
-        for b in range(len(bands) + 1):
-            ce, cc = sums.get((t, b), (0.0, 0.0))
-            row.append(1.0 if cc <= 0 else float(min(1.0, max(0.0, ce / cc))))
-        rows.append(tuple(row))
-    return Gate(tuple(rows), bands)
+    table = []
+    for fam in CodecFamily:
+        rows = []
+        for t in TYPES:
+            row = []
+            for b in range(len(bands) + 1):
+                ce, cc = sums.get((int(fam), t, b), (0.0, 0.0))
+                row.append(1.0 if cc <= 0 else float(min(1.0, max(0.0, ce / cc))))
+            rows.append(tuple(row))
+        table.append(tuple(rows))
+    return Gate(tuple(table), bands)

@@ -14,8 +14,9 @@ frame's output never depends on what it is batched with.
 
 Body: a small U-Net of residual blocks (stride-2 convolutions down, 1x1 convolution + pixel
 shuffle up, additive skips). The quantizer steers it FiLM-style: a per-macroblock MLP turns the
-QP (as a normalised QP and as the relative quantizer step 2^((QP-37)/6)), the frame type and
-which reference lists are present into a scale and shift per channel for every residual block,
+QP (as a normalised QP and as the relative quantizer step 2^((QP-37)/6)), the frame type, the
+codec family (in-loop deblocked H.264-like, or MPEG-1/2/4 without a loop filter) and which
+reference lists are present into a scale and shift per channel for every residual block,
 applied macroblock by macroblock. The last convolution starts at zero and its output is added to
 the decoded frame, so an untrained network returns its input exactly.
 """
@@ -205,9 +206,10 @@ class RestorationNet(nn.Module):
         for conv in (self.tail, self.ref_tail):
             nn.init.zeros_(conv.weight)
             nn.init.zeros_(conv.bias)
-        # per macroblock: QP/51, 2^((QP-37)/6), one-hot frame type (3), l0 present, l1 present
+        # per macroblock: QP/51, 2^((QP-37)/6), one-hot frame type (3), l0 present, l1 present,
+        # codec family (0: deblocked H.264-like, 1: MPEG)
         cw = config.cond_width
-        self.cond = nn.Sequential(_conv(7, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
+        self.cond = nn.Sequential(_conv(8, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
         film_levels = [k for k, n in enumerate(config.enc_blocks) for _ in range(n)]
         # decoder blocks run from the coarsest scale back up to scale 0
         film_levels += [k for k in reversed(range(len(config.dec_blocks))) for _ in range(config.dec_blocks[k])]
@@ -215,7 +217,8 @@ class RestorationNet(nn.Module):
         self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
         self.to(memory_format=torch.channels_last)
 
-    def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor) -> list[Tensor]:
+    def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor,
+                   family: Tensor) -> list[Tensor]:
         """Per-block FiLM parameters, (B, 2C_k, gh, gw) for each residual block in order.
 
         ``has_l0``/``has_l1`` are (B,) per-frame flags (1: the frame predicts from that list).
@@ -223,8 +226,9 @@ class RestorationNet(nn.Module):
         b, _, gh, gw = qp.shape
         qp = qp.to(self.head.weight.dtype)
         kind = F.one_hot(frame_type.long(), 3).to(qp.dtype)[:, :, None, None].expand(b, 3, gh, gw)
-        lists = torch.stack([has_l0, has_l1], dim=1).to(qp.dtype)[:, :, None, None].expand(b, 2, gh, gw)
-        x = torch.cat([qp / 51.0, torch.exp2((qp - 37.0) / 6.0), kind, lists], dim=1)
+        flags = torch.stack([has_l0, has_l1, family.to(has_l0.dtype)], dim=1).to(qp.dtype)
+        flags = flags[:, :, None, None].expand(b, 3, gh, gw)
+        x = torch.cat([qp / 51.0, torch.exp2((qp - 37.0) / 6.0), kind, flags], dim=1)
         if not self._film_sizes:
             return []
         return list(self.film(self.cond(x)).split(self._film_sizes, dim=1))
@@ -236,6 +240,7 @@ class RestorationNet(nn.Module):
         frame_type: Tensor,
         l0: Reference | None = None,
         l1: Reference | None = None,
+        family: Tensor | None = None,
     ) -> Tensor:
         """Restore a batch of frames.
 
@@ -245,6 +250,7 @@ class RestorationNet(nn.Module):
             frame_type: (B,) long, 0 = I, 1 = P, 2 = B.
             l0, l1: the list-0 / list-1 references, already aligned (see :class:`Reference`), or
                 None; with both None (or all-zero masks) the intra path runs.
+            family: (B,) codec family per frame (``redecode.coding.CodecFamily``; None: all 0).
 
         Returns:
             (B, 6, h, w) restored frames, same packing; not clipped to [0, 1].
@@ -262,7 +268,7 @@ class RestorationNet(nn.Module):
                 _check(f"{name}.mask", ref.mask, (b, 1, math.ceil(h / 4), math.ceil(w / 4)))
         absent = qp.new_zeros(b)
         films = self._condition(qp, frame_type, absent if l0 is None else l0.present,
-                                absent if l1 is None else l1.present)
+                                absent if l1 is None else l1.present, absent if family is None else family)
         pad = (0, gw * MB - w, 0, gh * MB - h)
 
         def padded(x: Tensor) -> Tensor:

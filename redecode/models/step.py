@@ -55,6 +55,7 @@ def restore_step(
     tile: int = 0,
     tile_margin: int = 48,
     strength: float = 1.0,
+    family: Tensor | None = None,
 ) -> Tensor:
     """Restore a batch of frames.
 
@@ -68,23 +69,26 @@ def restore_step(
             tiles so memory stays bounded (0: never tile).
         tile_margin: overlap of the tiles on each side, packed pixels.
         strength: share of the (gated) correction kept, 0 (the decode) to 1.
+        family: (B,) codec family of each frame (``redecode.coding.CodecFamily``; None: all 0).
 
     Returns:
         (B, 6, h, w) restored frames in [0, 1].
     """
     refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
             for c in (l0, l1)]
-    out = _run(model, decoded, qp, frame_type, refs[0], refs[1], tile, tile_margin)
+    if family is None:
+        family = frame_type.new_zeros(frame_type.shape)
+    out = _run(model, decoded, qp, frame_type, refs[0], refs[1], family, tile, tile_margin)
     gate: Gate | None = getattr(model, "gate", None)
     if gate is not None or strength != 1.0:
-        scale = gate.lookup(qp, frame_type) if gate is not None else qp.new_ones(qp.shape)
+        scale = gate.lookup(qp, frame_type, family) if gate is not None else qp.new_ones(qp.shape)
         _, _, h, w = decoded.shape
         out = decoded + (out - decoded) * dense_field(scale * strength, h, w, 8).to(out.dtype)
     return out.clamp(0.0, 1.0)
 
 
 def _run(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: Reference | None,
-         l1: Reference | None, size: int, margin: int) -> Tensor:
+         l1: Reference | None, family: Tensor, size: int, margin: int) -> Tensor:
     """The model on whole frames, or on overlapping tiles when frames are large.
 
     References are already moved into place, so a tile needs only the same window of every
@@ -93,7 +97,7 @@ def _run(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: 
     """
     _, _, h, w = decoded.shape
     if not size or (h <= size and w <= size):
-        return model(decoded, qp, frame_type, l0, l1)
+        return model(decoded, qp, frame_type, l0, l1, family)
     out = decoded.new_empty(decoded.shape)
     for y0 in range(0, h, size):
         for x0 in range(0, w, size):
@@ -105,7 +109,7 @@ def _run(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: 
 
             refs = [None if r is None else Reference(win(r.restored, 1), win(r.decoded, 1), win(r.mask, 4), r.present)
                     for r in (l0, l1)]
-            part = model(win(decoded, 1), win(qp, 8), frame_type, *refs)
+            part = model(win(decoded, 1), win(qp, 8), frame_type, *refs, family)
             ye, xe = min(h, y0 + size), min(w, x0 + size)
             out[..., y0:ye, x0:xe] = part[..., y0 - ty: ye - ty, x0 - tx: xe - tx]
     return out

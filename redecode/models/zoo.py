@@ -157,11 +157,17 @@ def _load_checkpoint(path: Path, device: str | torch.device) -> RestorationNet:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the same user error
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        reason = next((line for line in lines if "WeightsUnpickler error" in line), lines[0] if lines else "")
-        reason = reason.split(" Please use")[0]  # drop torch's advice to allow-list globals
+        # one line: torch's own reason, without its advice ("Please file an issue ...",
+        # "Re-running with weights_only=False ...", "Check the documentation ...")
+        text = " ".join(str(exc).split())
+        marker = "WeightsUnpickler error:"
+        reason = text.split(marker, 1)[1] if marker in text else text
+        for advice in (" Check the documentation", " Please use", " Please file"):
+            reason = reason.split(advice)[0]
+        reason = reason.strip() or ("the file ends early" if isinstance(exc, EOFError) else "")
+        reason = f"{type(exc).__name__}: {reason[:200]}" if reason else type(exc).__name__
         raise ModelError(f"cannot read checkpoint {path} (not a redecode checkpoint, damaged, or holding "
-                         f"objects other than tensors and plain data): {type(exc).__name__}: {reason}") from exc
+                         f"objects other than tensors and plain data): {reason}") from exc
     if not isinstance(checkpoint, dict):
         raise ModelError(f"{path} is not a redecode checkpoint (expected a dict, got {type(checkpoint).__name__})")
     missing = [k for k in ("arch", "config", "state_dict") if k not in checkpoint]

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..coding import FrameType
+from ..coding import FrameType, codec_family
 from ..decoders import Frame
 
 if TYPE_CHECKING:
@@ -198,8 +198,10 @@ class Engine:
         if not self.references:
             l0 = l1 = []
         cands = [self._candidates(items, lst, anchors) for lst, anchors in (("l0", l0), ("l1", l1))]
+        family = torch.tensor([codec_family(it.frame.codec) for it in items], device=self.device)
         out = models.restore_step(self.model, decoded, qp.to(self.device, self.dtype), ftype.to(self.device),
-                                  *cands, tile=self.tile, tile_margin=self.tile_margin, strength=self.strength)
+                                  *cands, tile=self.tile, tile_margin=self.tile_margin, strength=self.strength,
+                                  family=family)
         for it, r in zip(items, out.to(self.dtype)):
             it.restored = r
 

@@ -37,7 +37,12 @@ NEEDS_SEEK = frozenset({"mp4", "mov"})
 
 
 class FilterError(Exception):
-    """The stream could not be filtered completely; frames before the problem were delivered."""
+    """The stream could not be filtered completely; frames before the problem were delivered
+    (and the output finished: ``stats`` says how many)."""
+
+    def __init__(self, message: str, stats: FilterStats | None = None) -> None:
+        super().__init__(message)
+        self.stats = stats
 
 
 class RawSink:
@@ -190,15 +195,15 @@ def run_filter(
             sink.close()
             sink = None
             stats.damaged, stats.errors = video.stats.damaged, video.stats.errors
-            truncated = video.stats.truncated
+            damage = video.stats.describe() if video.stats.incomplete else None
     except BaseException:
         if sink is not None:
             sink.abort()
         raise
     stats.seconds = time.perf_counter() - started
-    if stats.errors or stats.damaged or truncated:
-        raise FilterError(f"input damaged or cut short: {stats.frames} frames delivered, "
-                          f"{stats.damaged} damaged, {stats.errors} decoder errors")
+    if damage:
+        raise FilterError(f"input damaged or cut short: {stats.frames} frames delivered "
+                          f"({damage})", stats)
     return stats
 
 

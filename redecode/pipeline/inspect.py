@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from ..decoders import Frame, VideoInfo, open_video
-from .render import label, planes_to_rgb, save_png, upscale
+from .render import save_png, upscale
 
 TYPE_COLORS = {"I": (230, 60, 50), "P": (60, 180, 75), "B": (70, 120, 230)}  # RGB
 
@@ -57,6 +57,9 @@ class Summary:
     damaged_frames: int
     decode_errors: int
     pictures: list[str] = field(default_factory=list)
+    damage: str | None = None  # what is damaged or cut in the input, in words
+    sample_aspect_ratio: str | None = None
+    field_order: str = "unknown"
 
 
 def parse_frames(spec: str | None) -> set[int] | None:
@@ -90,59 +93,127 @@ def frame_stats(f: Frame) -> FrameStats:
                       None if f.qp is None else float(f.qp.mean()), intra, motion)
 
 
+# Marks drawn over a grey copy of the frame, in colours the picture cannot hide: the vectors'
+# yellow and cyan, and intra blocks hatched and outlined in magenta (a colour of neither).
+L0_COLOR, L1_COLOR, INTRA_COLOR = (255, 220, 0), (0, 220, 255), (255, 0, 255)
+
+
+def grey_copy(f: Frame, info: VideoInfo, min_width: int = 960) -> tuple[np.ndarray, int]:
+    """The frame's luma as a dim grey RGB picture, enlarged to ``min_width``; and the factor.
+
+    Marks and heat maps drawn on it keep their colours whatever the picture's own are.
+    """
+    y = f.planes[0].astype(np.float32) / (1 << (info.bit_depth - 8))
+    grey = np.clip(40 + 0.55 * y, 0, 255).astype(np.uint8)
+    rgb = upscale(np.repeat(grey[..., None], 3, axis=2), min_width)
+    return rgb, rgb.shape[1] // f.width
+
+
+def _title(width: int, text: str) -> np.ndarray:
+    """A dark strip with a caption, put above a picture (so it hides none of it)."""
+    strip = np.full((24, width, 3), 0, np.uint8)
+    cv2.putText(strip, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return strip
+
+
+def _legend(width: int, items: list[tuple[str, object]], height: int = 30) -> np.ndarray:
+    """A dark strip with one swatch (a drawing function) and its words per item."""
+    bar = np.full((height, width, 3), 24, np.uint8)
+    x = 8
+    for text, swatch in items:
+        swatch(bar, x, height // 2)
+        cv2.putText(bar, text, (x + 26, height // 2 + 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                    (235, 235, 235), 1, cv2.LINE_AA)
+        x += 34 + cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.45, 1)[0][0] + 18
+    return bar
+
+
+def _hatch(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, color, step: int = 5) -> None:
+    """Outline a box and fill it with diagonal lines (in place)."""
+    cv2.rectangle(img, (x0, y0), (x1, y1), color, 1)
+    for d in range(-(y1 - y0), x1 - x0, step):
+        a = (x0 + max(d, 0), y0 + max(-d, 0))
+        b = (x0 + min(d + (y1 - y0), x1 - x0), y0 + min(x1 - x0 - d, y1 - y0))
+        cv2.line(img, a, b, color, 1)
+
+
 def draw_motion(f: Frame, info: VideoInfo) -> np.ndarray:
-    """The frame with its vectors as arrows (list 0 yellow, list 1 cyan, intra blocks red)."""
-    rgb = planes_to_rgb(f.planes, info.bit_depth, info.color.matrix, info.color.range == 2)
-    rgb = (rgb.astype(np.float32) * 0.6).astype(np.uint8)  # dim so arrows stand out
-    scale = max(1, -(-960 // f.width))
-    rgb = upscale(rgb, 960)
+    """The frame (grey) with its vectors as arrows: list 0 yellow, list 1 cyan, a dot for a
+    zero vector; intra blocks hatched in magenta; a legend below."""
+    rgb, scale = grey_copy(f, info)
     m = f.motion
     if m is not None:
         bs = m.block_size
         intra = ~(m.l0_mask | m.l1_mask)
-        overlay = rgb.copy()
         for by, bx in zip(*np.nonzero(intra)):
-            cv2.rectangle(overlay, (bx * bs * scale, by * bs * scale),
-                          ((bx + 1) * bs * scale - 1, (by + 1) * bs * scale - 1), (200, 30, 30), -1)
-        rgb = cv2.addWeighted(overlay, 0.45, rgb, 0.55, 0)
+            _hatch(rgb, bx * bs * scale, by * bs * scale, (bx + 1) * bs * scale - 1,
+                   (by + 1) * bs * scale - 1, INTRA_COLOR, step=max(4, bs * scale // 3))
         step = max(1, -(-24 // (bs * scale)))  # one arrow per `step` blocks, >= 24 px apart
-        for vec, mask, color in ((m.l0, m.l0_mask, (255, 220, 0)), (m.l1, m.l1_mask, (0, 220, 255))):
+        for vec, mask, color in ((m.l0, m.l0_mask, L0_COLOR), (m.l1, m.l1_mask, L1_COLOR)):
             for by, bx in zip(*np.nonzero(mask[::step, ::step])):
                 by, bx = by * step, bx * step
                 dx, dy = float(vec[0, by, bx]), float(vec[1, by, bx])
                 cx, cy = (bx + 0.5) * bs * scale, (by + 0.5) * bs * scale
                 if abs(dx) + abs(dy) < 0.25:
-                    cv2.circle(rgb, (int(cx), int(cy)), 1, color, -1)
+                    cv2.circle(rgb, (int(cx), int(cy)), 2, color, -1)
                     continue
                 # content moved from (x + d) in the reference to x here: draw that motion
                 start = (int(round(cx + dx * scale)), int(round(cy + dy * scale)))
                 cv2.arrowedLine(rgb, start, (int(cx), int(cy)), color, 1, cv2.LINE_AA,
                                 tipLength=0.3)
-    text = f"frame {f.index} ({f.pict_type})  motion: yellow list 0, cyan list 1, red intra"
-    return label(rgb, text)
+        text = f"frame {f.index} ({f.pict_type}) motion vectors"
+    else:
+        text = f"frame {f.index} ({f.pict_type}): the stream exports no motion vectors for it"
+    w = rgb.shape[1]
+    legend = _legend(w, [
+        ("list 0 (past)", lambda img, x, y: cv2.arrowedLine(img, (x, y), (x + 20, y), L0_COLOR,
+                                                            1, cv2.LINE_AA, tipLength=0.4)),
+        ("list 1 (future)", lambda img, x, y: cv2.arrowedLine(img, (x, y), (x + 20, y), L1_COLOR,
+                                                              1, cv2.LINE_AA, tipLength=0.4)),
+        ("zero vector", lambda img, x, y: cv2.circle(img, (x + 10, y), 3, L0_COLOR, -1)),
+        ("intra block (no vector)", lambda img, x, y: _hatch(img, x + 2, y - 8, x + 18, y + 8,
+                                                             INTRA_COLOR, 5)),
+    ])
+    return np.concatenate([_title(w, text), rgb, legend], 0)
 
 
 def draw_qp(f: Frame, info: VideoInfo, lo: int = 0, hi: int = 51) -> np.ndarray:
-    """A heat map of the macroblock QPs blended over the frame, with a scale bar."""
-    rgb = upscale(planes_to_rgb(f.planes, info.bit_depth, info.color.matrix,
-                                info.color.range == 2), 960)
+    """The macroblock QPs as a heat map over a grey copy of the frame, each value written in
+    its macroblock when there is room, with a colour bar (QP on the H.264 scale) below."""
+    rgb, scale = grey_copy(f, info)
     h, w = rgb.shape[:2]
     q = np.clip((f.qp.astype(np.float32) - lo) / (hi - lo), 0, 1)
     heat = cv2.applyColorMap((q * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
-    scale = w / f.width
-    heat = cv2.resize(heat, (int(f.qp.shape[1] * 16 * scale), int(f.qp.shape[0] * 16 * scale)),
+    mb = 16 * scale
+    heat = cv2.resize(heat, (f.qp.shape[1] * mb, f.qp.shape[0] * mb),
                       interpolation=cv2.INTER_NEAREST)[:h, :w]
-    heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
-    out = cv2.addWeighted(heat, 0.6, rgb, 0.4, 0)
-    bar = np.zeros((28, w, 3), np.uint8)
-    ramp = cv2.applyColorMap(np.linspace(0, 255, w).astype(np.uint8)[None, :], cv2.COLORMAP_TURBO)
-    bar[:14] = cv2.cvtColor(ramp, cv2.COLOR_BGR2RGB)
+    out = cv2.addWeighted(cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), 0.7, rgb, 0.3, 0)
+    if mb >= 24:  # the numbers, in black or white, whichever reads on the colour
+        for (my, mx), value in np.ndenumerate(f.qp):
+            cx, cy = mx * mb + mb // 2, my * mb + mb // 2
+            if cx >= w or cy >= h:
+                continue
+            ink = (0, 0, 0) if out[cy, cx].astype(int).sum() > 3 * 110 else (255, 255, 255)
+            text = str(int(value))
+            (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.4, 1)
+            cv2.putText(out, text, (cx - tw // 2, cy + th // 2), cv2.FONT_HERSHEY_SIMPLEX, 0.4,
+                        ink, 1, cv2.LINE_AA)
+    bar = np.full((40, w, 3), 24, np.uint8)
+    left, right = 60, w - 12
+    ramp = cv2.applyColorMap(np.linspace(0, 255, right - left).astype(np.uint8)[None, :],
+                             cv2.COLORMAP_TURBO)
+    bar[4:18, left:right] = cv2.cvtColor(ramp, cv2.COLOR_BGR2RGB)
+    cv2.putText(bar, "QP", (8, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (235, 235, 235), 1,
+                cv2.LINE_AA)
     for qv in range(lo, hi + 1, 10 if hi - lo > 20 else 5):
-        x = int((qv - lo) / (hi - lo) * (w - 1))
-        cv2.putText(bar, str(qv), (min(x, w - 18), 26), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                    (255, 255, 255), 1, cv2.LINE_AA)
-    text = f"frame {f.index} ({f.pict_type})  QP mean {f.qp.mean():.1f} min {f.qp.min()} max {f.qp.max()}"
-    return np.concatenate([label(out, text), bar], 0)
+        x = left + int((qv - lo) / (hi - lo) * (right - left - 1))
+        cv2.line(bar, (x, 18), (x, 22), (235, 235, 235), 1)
+        cv2.putText(bar, str(qv), (min(x - 6, w - 18), 35), cv2.FONT_HERSHEY_SIMPLEX, 0.38,
+                    (235, 235, 235), 1, cv2.LINE_AA)
+    text = (f"frame {f.index} ({f.pict_type}) QP per macroblock (H.264 scale): mean "
+            f"{f.qp.mean():.1f}, min {f.qp.min()}, max {f.qp.max()}")
+    return np.concatenate([_title(w, text), out, bar], 0)
 
 
 def draw_strip(stats: list[FrameStats], width: int = 1200, height: int = 260) -> np.ndarray:
@@ -259,6 +330,11 @@ def _summarise(name, info: VideoInfo, stats: list[FrameStats], dstats, pictures)
         mean_kbits_by_type=kbits,
         has_motion=info.has_motion, has_qp=info.has_qp, color=info.color.names(),
         damaged_frames=dstats.damaged, decode_errors=dstats.errors, pictures=pictures,
+        damage=dstats.describe() if dstats.incomplete else None,
+        sample_aspect_ratio=(f"{info.sample_aspect_ratio.numerator}:"
+                             f"{info.sample_aspect_ratio.denominator}"
+                             if info.sample_aspect_ratio else None),
+        field_order=info.field_order_name,
     )
 
 

@@ -1,4 +1,9 @@
-"""Encode restored frames with PyAV and copy every other stream of the input unchanged."""
+"""Encode restored frames with PyAV and copy every other stream of the input unchanged.
+
+The output keeps what describes the picture: sample aspect ratio, field order and colour tags
+(range, matrix, primaries, transfer), in the bitstream where the encoder writes them (x264 and
+x265 VUI: every container) and in the container's own fields (Matroska, MP4/MOV).
+"""
 
 from __future__ import annotations
 
@@ -52,7 +57,10 @@ class EncodeOptions:
                 opts["crf"] = f"{self.crf:g}"
         elif self.codec == "ffv1":
             opts = {"level": "3", "slicecrc": "1"}
-        opts.update(self.options)
+        extra = dict(self.options)
+        if self.codec == "libx265" and "x265-params" in extra:  # add to ours, not instead
+            extra["x265-params"] = f"{opts['x265-params']}:{extra['x265-params']}"
+        opts.update(extra)
         return opts
 
 
@@ -62,6 +70,67 @@ def find_encoder(codec: str) -> av.codec.Codec | None:
         return av.codec.Codec(codec, "w")
     except (av.error.FFmpegError, ValueError):
         return None
+
+
+# x264 and x265 code 4:2:0 only at even sizes and 4:2:2 only at even widths (the H.264/HEVC
+# cropping window moves in chroma samples); 4:4:4 codes any size.
+_SUBSAMPLED_X26X = ("libx264", "libx265")
+
+
+def output_pix_fmt(info: VideoInfo, encode: EncodeOptions) -> tuple[str, str | None]:
+    """The pixel format the output is encoded in, and a note when it is not the input's.
+
+    An odd-sized 4:2:0 (or odd-width 4:2:2) input is encoded by x264/x265 in 4:4:4 of the
+    same depth: they cannot code the subsampled format at that size, and 4:4:4 keeps the
+    exact size without padding (the chroma planes are upsampled, nothing is lost).
+
+    Raises:
+        OutputError: ``--pix-fmt`` asks for a format the encoder cannot code at this size.
+    """
+    pix_fmt = encode.pix_fmt or info.pix_fmt
+    if encode.codec not in _SUBSAMPLED_X26X:
+        return pix_fmt, None
+    odd_w, odd_h = info.width % 2, info.height % 2
+    if not (("420" in pix_fmt and (odd_w or odd_h)) or ("422" in pix_fmt and odd_w)):
+        return pix_fmt, None
+    full = pix_fmt.replace("420", "444").replace("422", "444")
+    if encode.pix_fmt:
+        raise OutputError(f"{encode.codec} cannot code {pix_fmt} at the odd size "
+                          f"{info.width}x{info.height}; use --pix-fmt {full} or --codec ffv1")
+    return full, (f"{info.width}x{info.height} {pix_fmt} is an odd size that {encode.codec} "
+                  f"cannot code in 4:2:0/4:2:2; writing {full} (same size, chroma upsampled)")
+
+
+def _check_size(codec: str, width: int, height: int) -> None:
+    # x265 fails on frames under 16 pixels, and corrupted memory (the process aborted) on
+    # 34-48 pixel wide ones in PyAV 18.1 (measured); keep it away from narrow frames.
+    if codec == "libx265" and (width < 64 or height < 16):
+        raise OutputError(f"libx265 cannot encode {width}x{height} frames reliably (it needs at "
+                          "least 64x16); use --codec libx264 or ffv1")
+
+
+def signal_options(codec: str, info: VideoInfo, options: dict[str, str]) -> dict[str, str]:
+    """Encoder options that make the bitstream itself carry the field order and colour range.
+
+    x264 codes interlaced input as fields only when told the field order (``tff``/``bff``);
+    and it writes the colour range only inside a "video signal type" that it omits when the
+    colour description is unspecified, so a limited-range input without colour description
+    (typical MPEG-2) would come out untagged in containers without colour fields (MPEG-TS,
+    AVI): ``videoformat=component`` makes x264 write the signal type, range included.
+    """
+    if codec != "libx264":
+        return options
+    params = [p for p in options.get("x264-params", "").split(":") if p]
+    keys = {p.partition("=")[0] for p in params}
+    if info.interlaced and not keys & {"tff", "bff", "interlaced", "fake-interlaced"}:
+        params.append("tff=1" if info.field_order in (2, 4) else "bff=1")
+    c = info.color
+    if c.range in (1, 2) and (c.matrix, c.primaries, c.transfer) == (2, 2, 2) and \
+            "videoformat" not in keys:
+        params.append("videoformat=component")
+    if not params:
+        return options
+    return {**options, "x264-params": ":".join(params)}
 
 
 def _supported_formats(codec: str) -> list[str]:
@@ -83,25 +152,33 @@ class VideoWriter:
         encode: encoder settings.
         copy_from: the input container whose non-video streams are copied, or None.
         container_format: force a container format instead of guessing from the name.
+        name: how messages name the output (default: ``path``).
+
+    Messages of :class:`OutputError` do not name the file: the caller knows which it is.
     """
 
     def __init__(self, path: str | os.PathLike | IO[bytes], info: VideoInfo, encode: EncodeOptions,
                  copy_from: av.container.InputContainer | None = None,
-                 container_format: str | None = None, video_stream_index: int | None = None
-                 ) -> None:
+                 container_format: str | None = None, video_stream_index: int | None = None,
+                 name: str | None = None) -> None:
         self.info = info
-        pix_fmt = encode.pix_fmt or info.pix_fmt
+        self.name = name or (str(getattr(path, "name", "<output>")) if hasattr(path, "write")
+                             else os.fspath(path))
+        _check_size(encode.codec, info.width, info.height)
+        pix_fmt, note = output_pix_fmt(info, encode)
         formats = _supported_formats(encode.codec)
         if formats and pix_fmt not in formats:
             raise OutputError(f"{encode.codec} cannot encode {pix_fmt} "
                               f"(it takes: {', '.join(formats[:12])}); choose --pix-fmt or --codec")
+        if note:
+            log.warning("%s: %s", self.name, note)
         self.pix_fmt = pix_fmt
         self._dtype = np.dtype("<u2") if info.bit_depth > 8 else np.dtype(np.uint8)
         try:
             target = path if hasattr(path, "write") else os.fspath(path)
             self.container = av.open(target, "w", format=container_format)
         except (av.error.FFmpegError, ValueError) as e:
-            raise OutputError(f"cannot create {path}: {e}") from None
+            raise OutputError(f"cannot create the file ({_reason(e)})") from None
         self._copies: dict[int, av.stream.Stream] = {}
         try:
             if copy_from is None:
@@ -124,16 +201,21 @@ class VideoWriter:
         try:
             s = self.container.add_stream(encode.codec, rate=rate)
         except (av.error.FFmpegError, ValueError) as e:
-            raise OutputError(f"cannot add a {encode.codec} stream to {self.container.name}: {e}") from None
+            raise OutputError(f"the {self.container.format.name} container cannot hold "
+                              f"{encode.codec} video ({_reason(e)})") from None
         s.width, s.height, s.pix_fmt = info.width, info.height, self.pix_fmt
         s.time_base = info.time_base
-        s.codec_context.time_base = info.time_base
+        s.codec_context.time_base = _encoder_time_base(encode.codec, info.time_base, rate)
         cc = s.codec_context
         cc.color_range = info.color.range
         cc.colorspace = info.color.matrix
         cc.color_primaries = info.color.primaries
         cc.color_trc = info.color.transfer
-        s.options = encode.encoder_options()
+        if info.sample_aspect_ratio:  # x264/x265/FFV1 write it in the bitstream, muxers too
+            cc.sample_aspect_ratio = info.sample_aspect_ratio
+        if info.field_order:  # Matroska and MOV write it in the container
+            cc.field_order = info.field_order
+        s.options = signal_options(encode.codec, info, encode.encoder_options())
         self.stream = s
 
     def _add_copy(self, st: av.stream.Stream) -> None:
@@ -188,3 +270,18 @@ class VideoWriter:
             self.container.close()
         except Exception:  # noqa: BLE001 - the file is being thrown away
             pass
+
+
+def _encoder_time_base(codec: str, time_base: Fraction, rate: Fraction) -> Fraction:
+    """The input's time base, except where the encoder's standard forbids it: MPEG-1/2 count in
+    frames of a standard rate, MPEG-4 Part 2 in at most 65535 ticks a second (PyAV rescales
+    the frames' timestamps)."""
+    if codec in ("mpeg1video", "mpeg2video") or (codec == "mpeg4" and time_base.denominator > 65535):
+        return 1 / Fraction(rate)
+    return time_base
+
+
+def _reason(e: BaseException) -> str:
+    """An FFmpeg error's own words, without PyAV's echo of the call and its arguments."""
+    text = str(getattr(e, "strerror", None) or e).strip()
+    return text.split(": '")[0].rstrip(".") or type(e).__name__

@@ -41,14 +41,14 @@ class _Normal:
         self.b = torch.zeros(sets, features, dtype=torch.float64)
         self.n = torch.zeros(sets, dtype=torch.long)
 
-    def add(self, x: torch.Tensor, e: torch.Tensor, key: torch.Tensor) -> None:
-        """x (N, F) features, e (N,) targets, key (N,) set index."""
+    def add(self, x: torch.Tensor, e: torch.Tensor, key: torch.Tensor, weight: float = 1.0) -> None:
+        """x (N, F) features, e (N,) targets, key (N,) set index; ``weight`` scales their sums."""
         order = torch.argsort(key)
         counts = torch.bincount(key, minlength=len(self.b)).tolist()
         xe = torch.cat([x, e[:, None]], 1)[order].double()
         for k, part in enumerate(torch.split(xe, counts)):
             if len(part):
-                prod = part[:, :-1].T @ part
+                prod = (part[:, :-1].T @ part) * weight
                 self.a[k] += prod[:, :-1]
                 self.b[k] += prod[:, -1]
                 self.n[k] += len(part)
@@ -68,29 +68,31 @@ def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False) 
     """Fit a :class:`ClassicNet` on training clips (pristine + decoded + metadata)."""
     model = ClassicNet().eval()
     cfg = model.config
-    nb, nc = model.luma.shape[1], model.luma.shape[2]
+    nf, _, nb, nc = model.luma.shape[:4]
     for p in range(passes):
-        luma = [_Normal(nb * nc, cfg.luma_features) for _ in range(3)]
-        chroma = [[_Normal(nb, cfg.chroma_features) for _ in range(2)] for _ in range(3)]
+        luma = [[_Normal(nb * nc, cfg.luma_features) for _ in range(3)] for _ in range(nf)]
+        chroma = [[[_Normal(nb, cfg.chroma_features) for _ in range(2)] for _ in range(3)] for _ in range(nf)]
         bar = tqdm(clips, desc=f"fit classic, pass {p + 1}/{passes}", unit="clip", file=sys.stderr,
                    disable=not progress)
         for clip in bar:
             for step in walk_clip(model, ClipTensors.from_clip(clip)):
                 f = model.features(step.decoded, step.qp, step.frame_type, step.l0, step.l1)
                 err = step.pristine - step.decoded
-                kind = int(step.frame_type[0])
+                fam, kind = int(step.family[0]), int(step.frame_type[0])
                 e_luma = F.pixel_shuffle(err[:, :4], 2)[:, 0]  # (1, H, W)
                 sub = (slice(None), slice(None, None, SUBSAMPLE), slice(None, None, SUBSAMPLE))
-                luma[kind].add(f["luma_x"][sub].reshape(-1, cfg.luma_features), e_luma[sub].reshape(-1),
-                               f["luma_key"][sub].reshape(-1))
+                w = step.weight
+                luma[fam][kind].add(f["luma_x"][sub].reshape(-1, cfg.luma_features), e_luma[sub].reshape(-1),
+                                    f["luma_key"][sub].reshape(-1), w)
                 for plane in range(2):
-                    chroma[kind][plane].add(f["chroma_x"][:, plane][sub].reshape(-1, cfg.chroma_features),
-                                            err[:, 4 + plane][sub].reshape(-1), f["chroma_key"][sub].reshape(-1))
+                    chroma[fam][kind][plane].add(f["chroma_x"][:, plane][sub].reshape(-1, cfg.chroma_features),
+                                                 err[:, 4 + plane][sub].reshape(-1), f["chroma_key"][sub].reshape(-1), w)
         with torch.no_grad():
-            for kind in range(3):
-                model.luma[kind] = luma[kind].solve().view(nb, nc, -1)
-                for plane in range(2):
-                    model.chroma[kind, :, plane] = chroma[kind][plane].solve()
+            for fam in range(nf):
+                for kind in range(3):
+                    model.luma[fam, kind] = luma[fam][kind].solve().view(nb, nc, -1)
+                    for plane in range(2):
+                        model.chroma[fam, kind, :, plane] = chroma[fam][kind][plane].solve()
     model.meta = {"fit": {"clips": len(clips), "passes": passes,
                           "frames": int(sum(c.length for c in clips))}}
     return model

@@ -14,6 +14,7 @@ key                        shape                            dtype    meaning
 ``l0``, ``l1``             (T, 2, ceil(H/8), ceil(W/8))     float32  block vectors (dx, dy), luma px
 ``l0_mask``, ``l1_mask``   (T, ceil(H/8), ceil(W/8))        bool     block has a vector of the list
 ``bit_depth`` (optional)   ()                               int      8 unless given
+``codec`` (optional)       ()                               str      FFmpeg codec ("h264" unless given)
 ``meta`` (optional)        ()                               str      JSON: source, encoder, ...
 =========================  ===============================  =======  ==============================
 
@@ -63,6 +64,7 @@ class Clip:
     l0_mask: np.ndarray
     l1_mask: np.ndarray
     bit_depth: int = 8
+    codec: str = "h264"
 
     @property
     def length(self) -> int:
@@ -128,10 +130,10 @@ class Clip:
     def frames(self, start: int, stop: int) -> Clip:
         """Frames ``start`` .. ``stop - 1`` as a clip."""
         sl = slice(start, stop)
-        return replace(self, **{f.name: getattr(self, f.name)[sl] for f in fields(self) if f.name != "bit_depth"})
+        return replace(self, **{name: getattr(self, name)[sl] for name in ARRAY_KEYS})
 
 
-ARRAY_KEYS = tuple(f.name for f in fields(Clip) if f.name != "bit_depth")
+ARRAY_KEYS = tuple(f.name for f in fields(Clip) if f.name not in ("bit_depth", "codec"))
 
 
 def save_clip(path: str | os.PathLike[str], clip: Clip, meta: dict[str, Any] | None = None) -> int:
@@ -142,6 +144,7 @@ def save_clip(path: str | os.PathLike[str], clip: Clip, meta: dict[str, Any] | N
     tmp = path.with_name(path.name + ".tmp.npz")
     arrays: dict[str, Any] = {k: getattr(clip, k) for k in ARRAY_KEYS}
     arrays["bit_depth"] = np.array(clip.bit_depth)
+    arrays["codec"] = np.array(clip.codec)
     if meta is not None:
         arrays["meta"] = np.array(json.dumps(meta))
     np.savez_compressed(tmp, **arrays)
@@ -167,11 +170,17 @@ def load_clip(path: str | os.PathLike[str]) -> Clip:
                 raise ClipError(f"{path}: missing arrays {', '.join(missing)}")
             arrays = {k: data[k] for k in ARRAY_KEYS}
             bit_depth = int(data["bit_depth"]) if "bit_depth" in data.files else 8
+            if "codec" in data.files:
+                codec = str(data["codec"])
+            elif "meta" in data.files:  # clips written before the codec was stored
+                codec = json.loads(str(data["meta"])).get("encoder", {}).get("codec", "h264")
+            else:
+                codec = "h264"
     except ClipError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise ClipError(f"{path}: cannot read clip: {exc}") from exc
-    clip = Clip(**arrays, bit_depth=bit_depth)
+    clip = Clip(**arrays, bit_depth=bit_depth, codec=codec)
     try:
         clip.validate()
     except ClipError as exc:
@@ -239,6 +248,7 @@ def clip_from_frames(
         dec_y=np.stack([f.planes[0] for f in frames]), dec_u=np.stack([f.planes[1] for f in frames]),
         dec_v=np.stack([f.planes[2] for f in frames]),
         qp=np.stack(qp), types=np.array(types, np.uint8), l0=np.stack(l0), l1=np.stack(l1),
-        l0_mask=np.stack(m0), l1_mask=np.stack(m1), bit_depth=bit_depth)
+        l0_mask=np.stack(m0), l1_mask=np.stack(m1), bit_depth=bit_depth,
+        codec=str(getattr(frames[0], "codec", "h264")))
     clip.validate()
     return clip

@@ -41,7 +41,7 @@ def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progr
         for clip in bar:
             for step in walk_clip(model, ClipTensors.from_clip(clip)):
                 with torch.no_grad():
-                    raw = model(step.decoded, step.qp, step.frame_type, step.l0, step.l1)
+                    raw = model(step.decoded, step.qp, step.frame_type, step.l0, step.l1, step.family)
                 c = (raw - step.decoded).double()
                 e = (step.pristine - step.decoded).double()
                 gh, gw = step.qp.shape[-2:]
@@ -51,11 +51,12 @@ def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progr
                 cc = F.avg_pool2d(F.pad((c * c).sum(1, keepdim=True), pad), 8)[0, 0] * 64
                 band = torch.bucketize(step.qp[0, 0].float(), edges)
                 kind = TYPES[int(step.frame_type[0])]
+                w = step.weight  # the frame's ΔPSNR, not its squared error, is what counts
                 for b in torch.unique(band).tolist():
                     sel = band == b
-                    cell = sums[(kind, b)]
-                    cell[0] += float(ce[sel].sum())
-                    cell[1] += float(cc[sel].sum())
+                    cell = sums[(int(step.family[0]), kind, b)]
+                    cell[0] += float(ce[sel].sum()) * w
+                    cell[1] += float(cc[sel].sum()) * w
         gate = fit_alpha({k: (v[0], v[1]) for k, v in sums.items()})
         model.gate = gate
     return gate

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..coding import LIST0_CANDIDATES
+from ..coding import LIST0_CANDIDATES, codec_family
 from ..pipeline.gop import is_anchor, reference_plan
 from .clips import Clip, clip_shape, load_clip
 from .config import TrainError
@@ -44,6 +44,7 @@ class ClipTensors:
         letters: frame types "I"/"P"/"B", display order.
         plan: ``reference_plan(letters)`` of the whole clip.
         bit_depth, height, width: sample depth and luma size.
+        family: the codec family (``redecode.coding.CodecFamily``) of the clip's encoder.
     """
 
     decoded: Tensor
@@ -56,6 +57,7 @@ class ClipTensors:
     bit_depth: int
     height: int
     width: int
+    family: int = 0
 
     @classmethod
     def from_clip(cls, clip: Clip) -> ClipTensors:
@@ -79,7 +81,7 @@ class ClipTensors:
                                               axis=1).astype(np.float32)),
             masks=torch.from_numpy(np.stack([clip.l0_mask, clip.l1_mask], axis=1)[:, :, None].astype(np.float32)),
             letters=letters, plan=reference_plan(letters), bit_depth=clip.bit_depth,
-            height=clip.height, width=clip.width)
+            height=clip.height, width=clip.width, family=int(codec_family(clip.codec)))
 
     @property
     def length(self) -> int:
@@ -95,7 +97,7 @@ class ClipTensors:
         m = (slice(None), slice(None), slice(None), slice(top // 8, math.ceil(bottom / 8)),
              slice(left // 8, math.ceil(right / 8)))
         return ClipTensors(self.decoded[p], self.pristine[p], self.qp[q], self.vectors[m], self.masks[m],
-                           self.letters, self.plan, self.bit_depth, bottom - top, right - left)
+                           self.letters, self.plan, self.bit_depth, bottom - top, right - left, self.family)
 
     def scale(self) -> float:
         return 1.0 / ((1 << self.bit_depth) - 1)

@@ -23,6 +23,10 @@ from ..models import Candidates, Reference, restore_step, select_reference
 from .config import TrainConfig
 from .sampler import ClipTensors, Run, make_run
 
+#: The "psnr" loss's default floor (4 squared 8-bit code values) in [0, 1] units; closed-form
+#: fits weigh frames with it too.
+PSNR_FLOOR = 4.0 / 255.0 ** 2
+
 __all__ = ["FrameStep", "frame_loss", "group_inputs", "restore_group", "unroll", "walk_clip"]
 
 
@@ -45,7 +49,8 @@ def restore_group(
     Returns:
         (len(items), 6, h, w) restored frames in [0, 1].
     """
-    return restore_step(model, *group_inputs(runs, restored, items, device, detach_refs, references))
+    *inputs, family = group_inputs(runs, restored, items, device, detach_refs, references)
+    return restore_step(model, *inputs, family=family)
 
 
 def group_inputs(
@@ -55,8 +60,9 @@ def group_inputs(
     device: torch.device,
     detach_refs: bool = False,
     references: bool = True,
-) -> tuple[Tensor, Tensor, Tensor, Candidates | None, Candidates | None]:
-    """The step's inputs for frames of runs: decoded (B, 6, h, w), qp, frame types, l0, l1."""
+) -> tuple[Tensor, Tensor, Tensor, Candidates | None, Candidates | None, Tensor]:
+    """The step's inputs for frames of runs: decoded (B, 6, h, w), qp, frame types, l0, l1,
+    codec families (B,)."""
     clips = [runs[b].clip for b, _ in items]
     decoded = torch.stack([c.decoded_frame(t) for c, (_, t) in zip(clips, items)]).to(device)
     qp = torch.stack([c.qp[t] for c, (_, t) in zip(clips, items)]).to(device)
@@ -82,7 +88,8 @@ def group_inputs(
         vectors = torch.stack([c.vectors[t, li] for c, (_, t) in zip(clips, items)]).to(device)
         mask = torch.stack([c.masks[t, li] for c, (_, t) in zip(clips, items)]).to(device)
         lists.append(Candidates([torch.stack(r) for r in rest], [torch.stack(d) for d in dec], vectors, mask))
-    return decoded, qp, ftype, lists[0], lists[1]
+    family = torch.tensor([c.family for c in clips], device=device)
+    return decoded, qp, ftype, lists[0], lists[1], family
 
 
 def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -> Tensor:
@@ -136,7 +143,7 @@ class FrameStep:
     Attributes:
         t: display index; decoded (1, 6, h, w); qp (1, 1, gh, gw); frame_type (1,);
         l0, l1: aligned references (as ``restore_step`` aligns them) or None;
-        pristine: (1, 6, h, w) the source frame.
+        pristine: (1, 6, h, w) the source frame; family (1,) the codec family.
     """
 
     t: int
@@ -146,6 +153,14 @@ class FrameStep:
     l0: Reference | None
     l1: Reference | None
     pristine: Tensor
+    family: Tensor
+
+    @property
+    def weight(self) -> float:
+        """1 / (the decode's mean squared error + the psnr floor): summed with this weight,
+        squared errors change as the frame's PSNR does (to first order), whatever its QP."""
+        mse = float((self.pristine - self.decoded).square().mean())
+        return 1.0 / (mse + PSNR_FLOOR)
 
 
 @torch.no_grad()
@@ -156,8 +171,8 @@ def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
     restored: dict[int, Tensor] = {}
     device = torch.device("cpu")
     for t in run.order:
-        decoded, qp, ftype, c0, c1 = group_inputs([run], [restored], [(0, t)], device)
+        decoded, qp, ftype, c0, c1, family = group_inputs([run], [restored], [(0, t)], device)
         refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
                 for c in (c0, c1)]
-        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None])
-        restored[t] = restore_step(model, decoded, qp, ftype, c0, c1)[0]
+        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family)
+        restored[t] = restore_step(model, decoded, qp, ftype, c0, c1, family=family)[0]

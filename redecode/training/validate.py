@@ -34,7 +34,7 @@ def clip_frames(clip: Clip) -> list[Frame]:
             motion = Motion(8, clip.l0[t], clip.l1[t], clip.l0_mask[t], clip.l1_mask[t])
         frames.append(Frame(index=t, pts=t, time_base=Fraction(1, 25), pict_type=kind,
                             planes=(clip.dec_y[t], clip.dec_u[t], clip.dec_v[t]), qp=clip.qp[t],
-                            motion=motion, bit_depth=clip.bit_depth))
+                            motion=motion, bit_depth=clip.bit_depth, codec=clip.codec))
     return frames
 
 
