@@ -53,16 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup_logging(args.verbose)
     _terminate_as_interrupt()
-    import av  # not before: `redecode --help` stays fast
+    try:  # not before: `redecode --help` stays fast; and `train` runs where PyAV is missing
+        import av
 
-    from ..decoders import DecodeError
+        from ..decoders import DecodeError
+        ffmpeg_errors: tuple[type[BaseException], ...] = (av.error.FFmpegError,)
+    except ImportError:
+        DecodeError, ffmpeg_errors = UserError, ()
 
     try:
         return int(args.run(args))
     except (UserError, DecodeError) as e:
         print(f"redecode: error: {e}", file=sys.stderr)
         return 1
-    except av.error.FFmpegError as e:
+    except ffmpeg_errors as e:
         print(f"redecode: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -121,6 +121,8 @@ def _run_restore(args: argparse.Namespace) -> int:
             if f.status == "done":
                 print(f"{f.source} -> {f.output}: {f.frames} frames, {f.fps:.1f} fps"
                       + _size_note(f.size_ratio, f.output_bytes), file=sys.stderr)
+        if len(result.files) == 1 and result.failed:
+            return 1  # its one error line says it all
         damaged = f"{summary['damaged']} damaged or cut short, " if summary["damaged"] else ""
         print(f"redecode: {summary['done']} restored, {damaged}{summary['skipped']} skipped, "
               f"{summary['failed']} failed; {summary['frames']} frames in {summary['seconds']:.1f} s "

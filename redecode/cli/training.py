@@ -51,6 +51,11 @@ def _add_dataset(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=24, help="frames per clip (default 24)")
     p.add_argument("--size", default="256x192:384x256", help="clip size WxH or range WxH:WxH")
     p.add_argument("--qp-range", default="17:45", help="QP/CRF range, 27-42 drawn 3x as often (17:45)")
+    p.add_argument("--val-sources", nargs="+", default=[], metavar="SRC",
+                   help="files or folders held out for validation (instead of --val-fraction)")
+    p.add_argument("--video-downscale", type=float, default=2.0, metavar="F",
+                   help="scale your videos down at least F times, so their own compression is gone "
+                        "(default 2; 1 for videos that are already clean)")
     p.add_argument("--val-fraction", type=float, default=0.1,
                    help="share of your files held out for validation, whole files (default 0.1)")
     p.add_argument("--val-ladder", action="store_true",
@@ -75,11 +80,12 @@ def _run_dataset(args: argparse.Namespace) -> int:
     unknown = [b for b in builtin if b not in COLLECTIONS and b != "deadleaves"]
     if unknown:
         raise UserError(f"--builtin: unknown collection {', '.join(unknown)}")
-    if not builtin and not args.sources:
+    if not builtin and not args.sources and not args.val_sources:
         raise UserError("dataset: give image/video files or folders, or --builtin")
     try:
         opts = DatasetOptions(
-            out=Path(args.output), sources=tuple(args.sources), builtin=builtin, clips=args.clips,
+            out=Path(args.output), sources=tuple(args.sources), val_sources=tuple(args.val_sources),
+            video_downscale=args.video_downscale, builtin=builtin, clips=args.clips,
             val_clips=args.val_clips, frames=args.frames, size=_size_range(args.size), codecs=tuple(args.codec),
             qp_range=_qp_range(args.qp_range), val_fraction=args.val_fraction, val_ladder=args.val_ladder,
             ladder_scenes=args.ladder_scenes, seed=args.seed, jobs=args.jobs, resume=args.resume,
@@ -159,6 +165,10 @@ def _run_train(args: argparse.Namespace) -> int:
             changes["train"] = (str(data / "train" / "*.npz"),)
             val = sorted((data / "val").glob("*.npz")) if (data / "val").is_dir() else []
             changes["val"] = (str(data / "val" / "*.npz"),) if val else ()
+            if sorted((data / "val_ladder").glob("*.npz")):  # the gate is fitted on the ladder
+                changes["gate"] = (str(data / "val_ladder" / "*.npz"),)
+                if not val:
+                    changes["val"] = (str(data / "val_ladder" / "*_qp37.npz"),)
         if args.train:
             changes["train"] = tuple(args.train)
         if args.val:
@@ -191,7 +201,8 @@ def _refit_classic(cfg, args: argparse.Namespace) -> int:
 
     if not args.output:
         raise UserError("train --from classic: give -o OUT.pt")
-    refit(expand_paths(cfg.train), expand_paths(cfg.val) if cfg.val else [], args.output, clips=args.clips,
+    gate = cfg.gate or cfg.val
+    refit(expand_paths(cfg.train), expand_paths(gate) if gate else [], args.output, clips=args.clips,
           seed=cfg.seed, progress=sys.stderr.isatty())
     print(args.output)
     return 0

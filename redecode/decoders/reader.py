@@ -96,6 +96,33 @@ def _check_path(path: Path) -> None:
         raise DecodeError(f"{path}: empty file")
 
 
+def _is_mp4_without_index(path: Path) -> bool:
+    """An ISO-BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``: a cut one, or one
+    whose writer never finished (the index comes last unless the file was made "fast start")."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[4:8] not in (b"ftyp", b"wide", b"mdat", b"free"):
+                return False
+            f.seek(0)
+            size = path.stat().st_size
+            at = 0
+            while at + 8 <= size:
+                f.seek(at)
+                box = f.read(16)
+                n, kind = int.from_bytes(box[:4], "big"), box[4:8]
+                if kind == b"moov":
+                    return False
+                if n == 1 and len(box) == 16:
+                    n = int.from_bytes(box[8:16], "big")
+                if n < 8:
+                    break
+                at += n
+            return head[4:8] == b"ftyp"
+    except OSError:
+        return False
+
+
 def _target_format(name: str, bits: int) -> str:
     """The planar Y'CbCr format that frames of pixel format ``name`` are handed out in."""
     if name in PLANAR_YUV_FORMATS:  # handed out as they are; anything else is converted
@@ -139,6 +166,9 @@ class VideoReader:
         try:
             self.container = av.open(target, mode="r", format=format, options=options)
         except av.error.FFmpegError as e:
+            if isinstance(source, (str, os.PathLike)) and _is_mp4_without_index(Path(source)):
+                raise DecodeError(f"{self.name}: damaged or cut short: an MP4/MOV file without "
+                                  "its index (no moov box); nothing can be read") from None
             raise DecodeError(f"{self.name}: not a video redecode can read ({_reason(e)})") from None
         except (OSError, ValueError) as e:
             raise DecodeError(f"{self.name}: cannot open ({e})") from None
@@ -146,6 +176,8 @@ class VideoReader:
             if not self.container.streams.video:
                 raise DecodeError(f"{self.name}: no video stream")
             self.stream = self.container.streams.video[0]
+            if self.stream.codec_context is None:  # a codec id FFmpeg has no decoder for
+                raise DecodeError(f"{self.name}: no decoder for its video stream")
             self.codec = self.stream.codec_context.name
             self._configure()
             self._decoded = self._decode()
@@ -239,10 +271,18 @@ class VideoReader:
         demux = self.container.demux(*streams)
         index = discarded = 0
         first_key: bool | None = None
+        flushed = False
         while True:
             try:
                 packet = next(demux)
             except StopIteration:
+                break
+            except IndexError:
+                # PyAV 18's demux, flushing at the end of the file, indexes the streams it was
+                # started with by FFmpeg's current count: a stream that appeared mid-file (MPEG-TS
+                # and PS allow that) raises here. Everything was read: flush and stop.
+                if not flushed:
+                    yield from self._counted(self._flush())
                 break
             except av.error.FFmpegError as e:
                 self.stats.errors += 1
@@ -257,7 +297,9 @@ class VideoReader:
                 if packet.size and self._on_packet is not None:
                     yield packet
                 continue
-            if packet.size:
+            if not packet.size:
+                flushed = True
+            else:
                 packet.opaque = (index, packet.size * 8)
                 index += 1
                 if first_key is None:

@@ -375,9 +375,13 @@ def plan_jobs(inputs: list[str], output: str, encode: EncodeOptions | None = Non
             log.warning("%s: %s; writing %s", src, why, dst)
         jobs.append(Job(src, dst))
     seen: dict[Path, Path] = {}
+    sources = {j.source.resolve() for j in jobs}
     for j in jobs:
         if j.output in seen:
             raise RestoreError(f"{seen[j.output]} and {j.source} would both be written to {j.output}")
+        if j.output.resolve() in sources:
+            raise RestoreError(f"{j.output}: output would overwrite an input; choose another "
+                               "output folder")
         seen[j.output] = j.source
     return jobs
 
@@ -404,7 +408,6 @@ def restore_batch(
     encode = encode or EncodeOptions()
     check_encode(encode)
     jobs = plan_jobs(inputs, output, encode)
-    sources = {j.source.resolve() for j in jobs}
     engine = make_engine(model, device, precision, strength)
     result = BatchResult(model=engine.name, device=str(engine.device))
     show = sys.stderr.isatty() if progress is None else progress
@@ -417,19 +420,13 @@ def restore_batch(
                 result.files.append(FileResult(str(job.source), str(job.output), "skipped"))
                 overall.update(1)
                 continue
-            if job.output.resolve() in sources:
-                err = f"{job.output}: output would overwrite an input"
-                result.files.append(FileResult(str(job.source), str(job.output), "failed", error=err))
-                log.error("%s", err)
-                overall.update(1)
-                continue
             try:
                 r = restore_file(job.source, job.output, engine=engine, encode=encode,
                                  overwrite=overwrite, progress=show, input_format=input_format)
             except (RestoreError, DecodeError, OutputError, OSError, av.error.FFmpegError) as e:
                 msg = str(e) if isinstance(e, (RestoreError, DecodeError, OutputError)) else (
                     f"{getattr(e, 'filename', None) or job.source}: {_reason(e)}")
-                log.error("%s", msg)
+                log.error("error: %s", msg)
                 r = FileResult(str(job.source), str(job.output), "failed", error=msg)
             result.files.append(r)
             overall.update(1)

@@ -37,8 +37,12 @@ class TrainConfig:
         init: checkpoint (path, or a shipped model name) whose weights start the run
             (fine-tuning); empty: a fresh network.
         train, val: glob patterns of clip ``.npz`` files (relative to the working directory).
+        gate: clip files on which the safety gate is fitted at the end (a validation ladder:
+            every QP); empty: no gate.
         out_dir: where checkpoints and the log go.
         steps: optimizer steps in all.
+        max_minutes: also stop after this much training time in this process (0: no limit); the
+            learning-rate schedule then follows whichever of steps and time runs out first.
         batch: runs per step.
         seq_len: consecutive frames per run (scored); their references outside the run are
             restored first, without gradient.
@@ -73,8 +77,10 @@ class TrainConfig:
     init: str = ""
     train: tuple[str, ...] = ()
     val: tuple[str, ...] = ()
+    gate: tuple[str, ...] = ()
     out_dir: str = "runs/train"
     steps: int = 100_000
+    max_minutes: float = 0.0
     batch: int = 8
     seq_len: int = 6
     crop: int = 128
@@ -133,7 +139,7 @@ class TrainConfig:
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
 
-_STR_TUPLES = {"train", "val"}
+_STR_TUPLES = {"train", "val", "gate"}
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

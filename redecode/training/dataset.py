@@ -59,6 +59,9 @@ class DatasetOptions:
     Attributes:
         out: the dataset folder.
         sources: files and folders of the user's images and videos.
+        val_sources: files and folders held out for validation (then ``val_fraction`` is unused).
+        video_downscale: the least factor the user's videos are scaled down by (1: they are
+            already clean).
         builtin: catalogue collections to use (``catalog.COLLECTIONS``), "deadleaves" for the
             procedural pictures; empty: none.
         clips, val_clips: training / validation clips to write.
@@ -75,6 +78,7 @@ class DatasetOptions:
 
     out: Path
     sources: tuple[str, ...] = ()
+    val_sources: tuple[str, ...] = ()
     builtin: tuple[str, ...] = ()
     clips: int = 300
     val_clips: int = 30
@@ -89,6 +93,7 @@ class DatasetOptions:
     jobs: int = 1
     resume: bool = False
     cache: Path | None = None
+    video_downscale: float = 2.0
 
     def __post_init__(self) -> None:
         unknown = [c for c in self.codecs if c not in CODECS]
@@ -96,6 +101,8 @@ class DatasetOptions:
             raise DatasetError(f"--codec: unknown {', '.join(unknown) or 'none given'}; known: {', '.join(CODECS)}")
         if self.frames < 2 or self.clips < 0 or self.val_clips < 0 or self.jobs < 1 or self.ladder_scenes < 1:
             raise DatasetError("--frames must be >= 2, --jobs and --ladder-scenes >= 1, clip counts >= 0")
+        if self.video_downscale < 1:
+            raise DatasetError("--video-downscale must be >= 1")
         if not 0 <= self.val_fraction < 1:
             raise DatasetError("--val-fraction must be in [0, 1)")
         (w0, h0), (w1, h1) = self.size
@@ -423,7 +430,7 @@ def collect_sources(opts: DatasetOptions) -> tuple[list[Source], list[str]]:
     if "deadleaves" in opts.builtin:
         sources += dead_leaves_sources(cache / "deadleaves", opts.seed)
     try:
-        user, skipped = user_sources(opts.sources, opts.val_fraction)
+        user, skipped = user_sources(opts.sources, opts.val_fraction, opts.val_sources, opts.video_downscale)
     except FileNotFoundError as e:
         raise DatasetError(str(e)) from None
     sources += user

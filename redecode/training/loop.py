@@ -32,11 +32,12 @@ __all__ = ["LOG_FIELDS", "lr_at", "train"]
 LOG_FIELDS = ["step", "loss", "lr", "val_dpsnr_y", "seconds", "px_per_s"]
 
 
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to ``lr``, then cosine decay to ``min_lr`` at ``steps``."""
+def lr_at(step: int, cfg: TrainConfig, time_progress: float = 0.0) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to ``min_lr`` at ``steps`` (or at the end of
+    ``max_minutes``: ``time_progress`` is the share of it used)."""
     if cfg.warmup and step <= cfg.warmup:
         return cfg.lr * step / cfg.warmup
-    progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    progress = max((step - cfg.warmup) / max(1, cfg.steps - cfg.warmup), time_progress)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
@@ -144,10 +145,12 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         log = csv.DictWriter(log_file, LOG_FIELDS)
         if new_log:
             log.writeheader()
+        limit = cfg.max_minutes * 60.0
         while step < cfg.steps:
             began = time.perf_counter()
             step += 1
-            lr = lr_at(step, cfg)
+            used = (began - start_time) / limit if limit else 0.0
+            lr = lr_at(step, cfg, used)
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast():
@@ -161,7 +164,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             row: dict[str, Any] = {"step": step, "loss": f"{loss.item():.6f}", "lr": f"{lr:.3e}",
                                    "val_dpsnr_y": "", "seconds": f"{time.perf_counter() - start_time:.1f}",
                                    "px_per_s": f"{pixels / took:.0f}"}
-            final = step == cfg.steps
+            final = step == cfg.steps or (limit > 0 and time.perf_counter() - start_time >= limit)
             if val_clips and ((cfg.val_every and step % cfg.val_every == 0) or final):
                 model.meta = meta()  # validation restores as the checkpoint will (meta: references)
                 val_score = validate(model, val_clips, device, cfg.val_frames)
@@ -172,7 +175,14 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
                 checkpoint()
             bar.set_postfix(loss=row["loss"], val=row["val_dpsnr_y"] or "-")
             bar.update(1)
+            if final:
+                break
     model.meta = meta()
+    if cfg.gate:
+        from .gate import fit_gate
+
+        gate = fit_gate(model, [load_clip(p) for p in expand_paths(cfg.gate)], progress=sys.stderr.isatty())
+        model.meta["gate"] = gate.to_meta()
     final_path = out / "model.pt"
     save(model, final_path)
     return final_path

@@ -54,6 +54,8 @@ class Source:
         span: for videos, the part of the duration used, as fractions (start, end).
         duration, rate: videos: seconds and frames per second, when known.
         width, height: videos: frame size.
+        downscale: videos: the least factor they are scaled down by (their own compression
+            must go); 1 for videos that are already clean.
     """
 
     key: str
@@ -68,6 +70,7 @@ class Source:
     rate: float | None = None
     width: int = 0
     height: int = 0
+    downscale: float = VIDEO_DOWNSCALE
 
     def record(self) -> dict:
         """A plain dict for manifests and clip metadata (without the machine's path)."""
@@ -103,12 +106,12 @@ def probe_video(path: str | os.PathLike) -> tuple[float | None, float | None, in
 
 
 def _video_sources(key: str, path: Path, licence: str, author: str, weight: float,
-                   val: bool, val_from: float | None) -> list[Source]:
+                   val: bool, val_from: float | None, downscale: float = VIDEO_DOWNSCALE) -> list[Source]:
     dur, rate, w, h = probe_video(path)
     if rate is None:
         return []
     common = dict(key=key, path=str(path), kind="video", licence=licence, author=author, weight=weight,
-                  duration=dur, rate=rate, width=w, height=h)
+                  duration=dur, rate=rate, width=w, height=h, downscale=downscale)
     if val_from is not None:
         return [Source(split="train", span=(0.0, val_from), **common),
                 Source(split="val", span=(val_from, 1.0), **common)]
@@ -148,17 +151,19 @@ def dead_leaves_sources(folder: Path, seed: int) -> list[Source]:
     return out
 
 
-def user_sources(paths: Sequence[str], val_fraction: float) -> tuple[list[Source], list[str]]:
+def user_sources(paths: Sequence[str], val_fraction: float, val_paths: Sequence[str] = (),
+                 video_downscale: float = VIDEO_DOWNSCALE) -> tuple[list[Source], list[str]]:
     """Images and videos among the given files and folders (searched recursively).
 
-    Whole files are held out for validation: sorted by the SHA-1 of their name relative to the
-    folder given, the first ``round(val_fraction * N)`` (at least one of two or more) are
-    validation sources; the split depends on names only. Unreadable files are left out with a
-    note. A path that does not exist raises FileNotFoundError.
+    Whole files are held out for validation: those under ``val_paths`` when given, else, sorted
+    by the SHA-1 of their name relative to the folder given, the first ``round(val_fraction * N)``
+    (at least one of two or more); the split depends on names only. Unreadable files are left
+    out with a note. A path that does not exist raises FileNotFoundError.
     """
     found: list[tuple[str, Path, str]] = []
     notes: list[str] = []
-    for given in paths:
+    held_out: set[str] = set()
+    for given in [*paths, *val_paths]:
         root = Path(given)
         if not root.exists():
             raise FileNotFoundError(f"{given}: no such file or folder")
@@ -174,14 +179,20 @@ def user_sources(paths: Sequence[str], val_fraction: float) -> tuple[list[Source
                 notes.append(f"{path}: not an image OpenCV can read, skipped")
                 continue
             found.append((rel, path, "image" if ext in IMAGE_EXTS else "video"))
-    order = sorted(found, key=lambda f: hashlib.sha1(f[0].encode()).hexdigest())
-    n_val = 0 if len(order) < 2 else max(1, round(val_fraction * len(order)))
-    val_keys = {f[0] for f in order[:n_val]}
+            if given in val_paths:
+                held_out.add(rel)
+    if val_paths:
+        val_keys = held_out
+    else:
+        order = sorted(found, key=lambda f: hashlib.sha1(f[0].encode()).hexdigest())
+        n_val = 0 if len(order) < 2 else max(1, round(val_fraction * len(order)))
+        val_keys = {f[0] for f in order[:n_val]}
     out: list[Source] = []
     for rel, path, kind in found:
         split = "val" if rel in val_keys else "train"
         if kind == "video":
-            srcs = _video_sources(f"user:{rel}", path, "user-supplied", "", VIDEO_WEIGHT, split == "val", None)
+            srcs = _video_sources(f"user:{rel}", path, "user-supplied", "", VIDEO_WEIGHT, split == "val", None,
+                                  video_downscale)
             if not srcs:
                 notes.append(f"{path}: no readable video stream, skipped")
             out += srcs
@@ -236,28 +247,30 @@ def read_video_frames(path: str, start: float, count: int) -> list[np.ndarray]:
 
 def video_size(src: Source, size: tuple[int, int]) -> tuple[int, int] | None:
     """The clip size (width, height) a video can give: the drawn ``size`` or, when the video
-    scaled down by VIDEO_DOWNSCALE is smaller, that (multiples of 16); None below 128x96."""
-    w = min(size[0], int(src.width / VIDEO_DOWNSCALE) // 16 * 16)
-    h = min(size[1], int(src.height / VIDEO_DOWNSCALE) // 16 * 16)
+    scaled down by its ``downscale`` is smaller, that (multiples of 16); None below 128x96."""
+    w = min(size[0], int(src.width / src.downscale) // 16 * 16)
+    h = min(size[1], int(src.height / src.downscale) // 16 * 16)
     return (w, h) if w >= 128 and h >= 96 else None
 
 
 def video_clip(src: Source, width: int, height: int, count: int, start: float,
                seed: int) -> tuple[list[np.ndarray], dict]:
     """``count`` frames of a video from ``start`` seconds, scaled down by a random factor of at
-    least VIDEO_DOWNSCALE (area filter) and cropped at a random place."""
+    least the source's ``downscale`` (area filter) and cropped at a random place."""
     rng = np.random.default_rng(seed)
     raw = read_video_frames(src.path, start, count)
     if len(raw) < count:
         raise ValueError(f"{src.path}: only {len(raw)} frames from {start:.2f} s, need {count}")
     vh, vw = raw[0].shape[:2]
     kmax = min(vw / width, vh / height)
-    if kmax < VIDEO_DOWNSCALE:
-        raise ValueError(f"{src.path}: {vw}x{vh} cannot give {width}x{height} scaled down {VIDEO_DOWNSCALE}x")
-    scale = float(math.exp(rng.uniform(math.log(VIDEO_DOWNSCALE), math.log(max(kmax, VIDEO_DOWNSCALE)))))
+    k = src.downscale
+    if kmax < k:
+        raise ValueError(f"{src.path}: {vw}x{vh} cannot give {width}x{height} scaled down {k:g}x")
+    scale = float(math.exp(rng.uniform(math.log(k), math.log(max(kmax, k)))))
+    interp = cv2.INTER_AREA if scale > 1 else cv2.INTER_LINEAR
     sw, sh = max(width, round(vw / scale)), max(height, round(vh / scale))
     x0 = int(rng.integers(0, sw - width + 1))
     y0 = int(rng.integers(0, sh - height + 1))
-    frames = [np.ascontiguousarray(cv2.resize(f, (sw, sh), interpolation=cv2.INTER_AREA)[y0:y0 + height, x0:x0 + width])
+    frames = [np.ascontiguousarray(cv2.resize(f, (sw, sh), interpolation=interp)[y0:y0 + height, x0:x0 + width])
               for f in raw]
     return frames, {"scale": round(scale, 4), "start_s": round(start, 3), "crop": [x0, y0]}
