@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from redecode.pipeline.samples import camera_frames, encode_frames, make_clip
@@ -73,3 +72,38 @@ class Clips:
 @pytest.fixture(scope="session")
 def clips(tmp_path_factory) -> Clips:
     return Clips(tmp_path_factory.mktemp("clips"))
+
+
+def encoded_training_clip(path: Path, width: int, height: int, frames: int, *, seed: int, speed: float = 1.0,
+                          options: dict[str, str]):
+    """A training clip (pristine planes + decode + metadata) of a camera moving over the
+    sample photo, encoded with x264 ``options`` into ``path``."""
+    import av
+
+    from redecode.decoders import open_video
+    from redecode.training.clips import clip_from_frames
+
+    rgb = list(camera_frames(width, height, frames, seed=seed, speed=speed))
+    ch, cw = height // 2, width // 2
+    pristine = []
+    for f in rgb:
+        p = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray()
+        pristine.append((p[:height].copy(), p[height:height + ch // 2].reshape(ch, cw).copy(),
+                         p[height + ch // 2:].reshape(ch, cw).copy()))
+    encode_frames(path, rgb, options=options)
+    with open_video(path, metadata=True) as video:
+        return clip_from_frames(pristine, video)
+
+
+@pytest.fixture(scope="session")
+def training_clip(tmp_path_factory):
+    """``training_clip(name, width, height, frames, seed=, speed=, options=)``: made once per session."""
+    root = tmp_path_factory.mktemp("training_clips")
+    made: dict[str, object] = {}
+
+    def make(name: str, width: int, height: int, frames: int, **kwargs):
+        if name not in made:
+            made[name] = encoded_training_clip(root / name, width, height, frames, **kwargs)
+        return made[name]
+
+    return make

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import av
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from redecode.decoders import open_video
 from redecode.models import ClassicNet, Reference
 from redecode.pipeline.engine import Engine
 from redecode.pipeline.metrics import psnr
-from redecode.pipeline.samples import camera_frames, encode_frames
 from redecode.pipeline.scheduler import restore_frames
 from redecode.training.classic import fit_classic
-from redecode.training.clips import clip_from_frames
 from redecode.training.validate import clip_frames
 
 
@@ -47,16 +43,8 @@ def test_forward_is_the_features_times_the_coefficients() -> None:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("classic")
-    rgb = list(camera_frames(128, 96, 16, seed=5, speed=1.5))
-    pristine = []
-    for f in rgb:
-        p = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray()
-        pristine.append((p[:96].copy(), p[96:120].reshape(48, 64).copy(), p[120:].reshape(48, 64).copy()))
-    path = encode_frames(tmp / "c.mp4", rgb, options={"qp": "38", "bf": "2", "g": "8"})
-    with open_video(path, metadata=True) as video:
-        return clip_from_frames(pristine, video)
+def clip(training_clip):
+    return training_clip("classic.mp4", 128, 96, 16, seed=5, speed=1.5, options={"qp": "38", "bf": "2", "g": "8"})
 
 
 def test_fit_lowers_the_error_on_its_own_clip(clip) -> None:

@@ -3,19 +3,13 @@ and a frame's output does not depend on what it is batched with."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import av
 import numpy as np
 import pytest
 import torch
 
-from redecode.decoders import open_video
 from redecode.models import RestorationConfig, RestorationNet
 from redecode.pipeline.engine import Engine, Packed
-from redecode.pipeline.samples import camera_frames, encode_frames
 from redecode.pipeline.scheduler import restore_frames
-from redecode.training.clips import clip_from_frames
 from redecode.training.sampler import ClipTensors, make_run
 from redecode.training.unroll import restore_group
 from redecode.training.validate import clip_frames
@@ -32,18 +26,10 @@ def _model(seed: int = 0) -> RestorationNet:
 
 
 @pytest.fixture(scope="module")
-def clip(tmp_path_factory):
+def clip(training_clip):
     """14 frames of x264 with 3 B-frames and 3 references (list-0 vectors past the nearest anchor)."""
-    tmp = tmp_path_factory.mktemp("step")
-    rgb = list(camera_frames(96, 64, 14, seed=3, speed=2.0))
-    pristine = []
-    for f in rgb:
-        p = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p").to_ndarray()
-        pristine.append((p[:64].copy(), p[64:80].reshape(32, 48).copy(), p[80:].reshape(32, 48).copy()))
-    path = encode_frames(tmp / "c.mp4", rgb, options={"qp": "36", "bf": "3", "refs": "3", "g": "10",
-                                                       "b-pyramid": "none"})
-    with open_video(path, metadata=True) as video:
-        c = clip_from_frames(pristine, video)
+    c = training_clip("step.mp4", 96, 64, 14, seed=3, speed=2.0,
+                      options={"qp": "36", "bf": "3", "refs": "3", "g": "10", "b-pyramid": "none"})
     assert set(c.type_letters) == {"I", "P", "B"}
     return c
 
