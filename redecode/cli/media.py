@@ -8,7 +8,8 @@ import logging
 import os
 import sys
 
-from .common import UserError, add_encode_options, add_model_options, check_device, encode_options
+from .common import (UserError, add_encode_options, add_model_options, check_device,
+                     encode_options)
 
 log = logging.getLogger("redecode")
 
@@ -64,7 +65,8 @@ def _print_summary(s) -> None:
                   f"mean motion {s.mean_motion_px:.2f} px\n")
     if not (s.has_motion and s.has_qp):
         out.write("  this codec exports no motion vectors / QPs\n")
-    shape = [f"pixel aspect {s.sample_aspect_ratio}"] if s.sample_aspect_ratio else []
+    shape = ([f"pixel aspect {s.sample_aspect_ratio}"]
+             if s.sample_aspect_ratio not in (None, "1:1") else [])
     if s.field_order not in ("unknown", "progressive"):
         shape.append(f"interlaced ({s.field_order})")
     if shape:
@@ -100,7 +102,8 @@ def _add_restore(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_restore(args: argparse.Namespace) -> int:
-    from ..pipeline.restore import RestoreError, restore_batch
+    from ..pipeline.batch import restore_batch
+    from ..pipeline.restore import RestoreError
     from ..pipeline.writer import OutputError
 
     check_device(args.device)
@@ -214,12 +217,13 @@ def _add_filter(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_filter(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from ..pipeline.filter import (RAW_FORMATS, FilterError, is_seekable, run_filter,
                                   unbuffered_stdin, unbuffered_stdout)
     from ..pipeline.outputs import check_encode
     from ..pipeline.restore import RestoreError, make_engine, partial_path
     from ..pipeline.writer import OutputError
-    from pathlib import Path
 
     check_device(args.device)
     encode = encode_options(args)

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import IO, Any
@@ -16,10 +13,12 @@ import av
 import numpy as np
 from av.sidedata.sidedata import SideDataContainer
 
+from .damage import DecodeStats, check_complete, is_mp4_without_index
 from .frames import ColorTags, Frame, VideoInfo
 from .metadata import (MOTION_CODECS, QP_CODECS, UNEXPORTED_B_MOTION_CODECS, empty_motion,
                        motion_grid, picture_type, qp_grid)
 from .planes import PLANAR_YUV_FORMATS, frame_planes, sample_dtype
+from .prefetch import Prefetcher
 
 log = logging.getLogger("redecode")
 
@@ -30,49 +29,6 @@ _JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444
 
 class DecodeError(Exception):
     """A video cannot be opened or decoded; the message is one line meant for users."""
-
-
-@dataclass
-class DecodeStats:
-    """Running counts of a decode: frames handed out, damaged frames, decoder errors.
-
-    Attributes:
-        frames: frames handed out.
-        damaged: frames the decoder flagged as concealed (corrupt).
-        errors: packets the demuxer or the decoder could not read.
-        truncated: the stream is cut short: it ends early (a read error, fewer frames than the
-            container announces, or a shorter duration than it records) or starts mid-stream
-            (frames before the first key frame were lost).
-        corrupt_packets: packets the demuxer flagged as damaged (e.g. cut off by the file's end).
-        problems: what was found, in words, for messages.
-    """
-
-    frames: int = 0
-    damaged: int = 0
-    errors: int = 0
-    truncated: bool = False
-    corrupt_packets: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def incomplete(self) -> bool:
-        """The input is damaged or cut short: not every frame it held was decoded intact."""
-        return bool(self.errors or self.damaged or self.truncated or self.corrupt_packets)
-
-    def describe(self) -> str:
-        """What is wrong, in a few words ("" when nothing is)."""
-        parts = list(self.problems)
-        if self.corrupt_packets:
-            parts.append(f"{self.corrupt_packets} damaged packet(s)")
-        if self.errors:
-            parts.append(f"{self.errors} unreadable packet(s)")
-        if self.damaged:
-            parts.append(f"{self.damaged} frame(s) concealed by the decoder")
-        return ", ".join(parts)
-
-    def _note(self, problem: str) -> None:
-        if problem not in self.problems:
-            self.problems.append(problem)
 
 
 def _source_name(source: Source) -> str:
@@ -94,33 +50,6 @@ def _check_path(path: Path) -> None:
     # only a regular file can be empty: a FIFO or a device (/dev/stdin) reports size 0
     if path.is_file() and path.stat().st_size == 0:
         raise DecodeError(f"{path}: empty file")
-
-
-def _is_mp4_without_index(path: Path) -> bool:
-    """An ISO-BMFF file (MP4, MOV) whose top-level boxes hold no ``moov``: a cut one, or one
-    whose writer never finished (the index comes last unless the file was made "fast start")."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[4:8] not in (b"ftyp", b"wide", b"mdat", b"free"):
-                return False
-            f.seek(0)
-            size = path.stat().st_size
-            at = 0
-            while at + 8 <= size:
-                f.seek(at)
-                box = f.read(16)
-                n, kind = int.from_bytes(box[:4], "big"), box[4:8]
-                if kind == b"moov":
-                    return False
-                if n == 1 and len(box) == 16:
-                    n = int.from_bytes(box[8:16], "big")
-                if n < 8:
-                    break
-                at += n
-            return head[4:8] == b"ftyp"
-    except OSError:
-        return False
 
 
 def _target_format(name: str, bits: int) -> str:
@@ -166,7 +95,7 @@ class VideoReader:
         try:
             self.container = av.open(target, mode="r", format=format, options=options)
         except av.error.FFmpegError as e:
-            if isinstance(source, (str, os.PathLike)) and _is_mp4_without_index(Path(source)):
+            if isinstance(source, (str, os.PathLike)) and is_mp4_without_index(Path(source)):
                 raise DecodeError(f"{self.name}: damaged or cut short: an MP4/MOV file without "
                                   "its index (no moov box); nothing can be read") from None
             raise DecodeError(f"{self.name}: not a video redecode can read ({_reason(e)})") from None
@@ -198,7 +127,7 @@ class VideoReader:
         self._dtype = sample_dtype(self.info.bit_depth)
         self._iterated = False
         self._prefetch = prefetch
-        self._worker: _Prefetcher | None = None
+        self._worker: Prefetcher | None = None
         self._last_pts: int | None = None
         self._last_qp: dict[str, np.ndarray] = {}
         self._warned_b_motion = False
@@ -287,7 +216,7 @@ class VideoReader:
             except av.error.FFmpegError as e:
                 self.stats.errors += 1
                 self.stats.truncated = True
-                self.stats._note(f"stream ends early ({_reason(e)})")
+                self.stats.note(f"stream ends early ({_reason(e)})")
                 log.debug("%s: stream ends early (%s)", self.name, _reason(e))
                 packet = None
             if packet is None:  # flush what the decoder holds, then stop
@@ -314,7 +243,9 @@ class VideoReader:
                 self.stats.errors += 1
                 continue
             yield from self._counted(frames)
-        self._check_complete(index, discarded, first_key)
+        check_complete(self.stats, self.container, self.stream, packets=index,
+                       discarded=discarded, first_key=first_key,
+                       decoded=self._raw_frames, last_pts=self._raw_last_pts)
 
     def _counted(self, frames) -> Iterator[av.VideoFrame]:
         for f in frames:
@@ -322,43 +253,6 @@ class VideoReader:
             if f.pts is not None and (self._raw_last_pts is None or f.pts > self._raw_last_pts):
                 self._raw_last_pts = f.pts
             yield f
-
-    def _check_complete(self, packets: int, discarded: int, first_key: bool | None) -> None:
-        """Signs that the input was cut, beyond read errors: it starts mid-stream, holds fewer
-        frames than its index announces, or ends before the duration its header records."""
-        s, decoded = self.stats, self._raw_frames
-        if first_key is False and 0 < decoded < packets:
-            s.truncated = True
-            s._note(f"starts mid-stream: {packets - decoded} frame(s) before the first key "
-                    "frame are lost")
-        fmt = self.container.format.name.split(",")
-        announced = int(self.stream.frames or 0)
-        if "mp4" in fmt and announced and decoded + discarded < announced:  # exact sample tables
-            s.truncated = True
-            s._note(f"only {decoded} of the {announced} frames its index announces")
-        recorded = self._recorded_duration() if "matroska" in fmt else None
-        tb = self.stream.time_base
-        if recorded and self._raw_last_pts is not None and tb:
-            rate = float(self.stream.average_rate or self.stream.guessed_rate or 25)
-            start = self.stream.start_time or 0
-            end = float((self._raw_last_pts - max(start, 0)) * tb) + 1 / rate
-            if recorded - end > max(2 / rate, 0.05 * recorded):
-                s.truncated = True
-                s._note(f"ends at {end:.2f} s of the {recorded:.2f} s its header records")
-
-    def _recorded_duration(self) -> float | None:
-        """The video track's duration as the file's header records it (Matroska: FFmpeg writes
-        a DURATION tag per track; else the file's duration when the video is its only stream)."""
-        tag = self.stream.metadata.get("DURATION") or self.stream.metadata.get("duration")
-        if tag:
-            try:
-                h, m, sec = tag.split(":")
-                return int(h) * 3600 + int(m) * 60 + float(sec)
-            except ValueError:
-                return None
-        if len(self.container.streams) == 1 and self.container.duration:
-            return self.container.duration / av.time_base
-        return None
 
     def _flush(self) -> Iterator[av.VideoFrame]:
         try:
@@ -429,7 +323,7 @@ class VideoReader:
         if not self._warned_b_motion:
             self._warned_b_motion = True
             log.warning("%s: %s B-frames carry no motion vectors in FFmpeg's export (its decoder "
-                        "keeps none for them); they are restored without motion", self.name,
+                        "keeps none for them); they are treated as frames without motion", self.name,
                         "MPEG-4 Part 2" if self.codec == "mpeg4" else self.codec)
 
     def _pts(self, pts: int | None) -> int:
@@ -451,7 +345,7 @@ class VideoReader:
         if raw is None:
             return
         if self._prefetch:
-            self._worker = _Prefetcher(self._decoded)
+            self._worker = Prefetcher(self._decoded)
             pending = self._worker.items()
         else:
             pending = ((isinstance(r, av.Packet), r) for r in self._decoded)
@@ -460,6 +354,13 @@ class VideoReader:
             if is_packet:
                 self._on_packet(item)
                 continue
+            if (item.width, item.height) != (self.info.width, self.info.height):
+                # one size per stream downstream (grids, tensors, the encoder): stop here
+                self.stats.truncated = True
+                self.stats.note(f"its picture size changes from {self.info.width}x"
+                                f"{self.info.height} to {item.width}x{item.height} after frame "
+                                f"{self.stats.frames}; the rest is not read")
+                return
             yield self._frame(item)
 
     # -- context manager ------------------------------------------------------------------
@@ -473,54 +374,6 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Prefetcher:
-    """Runs a decode generator in a daemon thread, a bounded number of items ahead.
-
-    PyAV releases the GIL while FFmpeg decodes, so decoding overlaps the consumer's work.
-    Exceptions raised by the generator reach the consumer; ``stop()`` ends the thread early.
-    """
-
-    _END = object()
-
-    def __init__(self, source: Iterator[Any], depth: int = 6) -> None:
-        self._queue: queue.Queue = queue.Queue(maxsize=depth)
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(source,), daemon=True,
-                                        name="redecode-decode")
-        self._thread.start()
-
-    def _run(self, source: Iterator[Any]) -> None:
-        try:
-            for item in source:
-                if not self._put((isinstance(item, av.Packet), item)):
-                    return
-            self._put(self._END)
-        except BaseException as e:  # handed to the consumer, raised there
-            self._put(e)
-
-    def _put(self, item: Any) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def items(self) -> Iterator[tuple[bool, Any]]:
-        while True:
-            item = self._queue.get()
-            if item is self._END:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
 
 
 def _chroma_shift(pix_fmt: str) -> tuple[int, int]:

@@ -159,7 +159,7 @@ def draw_motion(f: Frame, info: VideoInfo) -> np.ndarray:
                     cv2.circle(rgb, (int(cx), int(cy)), 2, color, -1)
                     continue
                 # content moved from (x + d) in the reference to x here: draw that motion
-                start = (int(round(cx + dx * scale)), int(round(cy + dy * scale)))
+                start = (round(cx + dx * scale), round(cy + dy * scale))
                 cv2.arrowedLine(rgb, start, (int(cx), int(cy)), color, 1, cv2.LINE_AA,
                                 tipLength=0.3)
         text = f"frame {f.index} ({f.pict_type}) motion vectors"

@@ -178,7 +178,7 @@ class VideoWriter:
             target = path if hasattr(path, "write") else os.fspath(path)
             self.container = av.open(target, "w", format=container_format)
         except (av.error.FFmpegError, ValueError) as e:
-            raise OutputError(f"cannot create the file ({_reason(e)})") from None
+            raise OutputError(f"cannot create the file ({error_reason(e)})") from None
         self._copies: dict[int, av.stream.Stream] = {}
         try:
             if copy_from is None:
@@ -202,7 +202,7 @@ class VideoWriter:
             s = self.container.add_stream(encode.codec, rate=rate)
         except (av.error.FFmpegError, ValueError) as e:
             raise OutputError(f"the {self.container.format.name} container cannot hold "
-                              f"{encode.codec} video ({_reason(e)})") from None
+                              f"{encode.codec} video ({error_reason(e)})") from None
         s.width, s.height, s.pix_fmt = info.width, info.height, self.pix_fmt
         s.time_base = info.time_base
         s.codec_context.time_base = _encoder_time_base(encode.codec, info.time_base, rate)
@@ -281,7 +281,7 @@ def _encoder_time_base(codec: str, time_base: Fraction, rate: Fraction) -> Fract
     return time_base
 
 
-def _reason(e: BaseException) -> str:
+def error_reason(e: BaseException) -> str:
     """An FFmpeg error's own words, without PyAV's echo of the call and its arguments."""
     text = str(getattr(e, "strerror", None) or e).strip()
     return text.split(": '")[0].rstrip(".") or type(e).__name__

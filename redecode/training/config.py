@@ -91,7 +91,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     loss: str = "mse"
     charbonnier_eps: float = 1e-3
-    psnr_floor: float = 4.0
+    psnr_floor: float = 0.25
     chroma_weight: float = 1.0
     detach_refs: bool = False
     references: bool = True
