@@ -3,14 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Which torch build: TORCH_SPEC is the requirement, TORCH_INDEX an extra index to take it from.
+# The default line takes whatever build pip's configuration gives: the CPU build on machines
+# configured for it (as here), the CUDA build from PyPI elsewhere (about 15 GPU packages).
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu     CPU only, anywhere
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cu128   a given CUDA build
+# (after `make clean`: an existing .venv is kept as it is)
+TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
 
 .PHONY: setup demo test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# CPU build of torch first (a plain `torch` would pull several GB of CUDA packages)
-	$(PY) -m pip install -q "torch==2.13.0"
+	# torch first, the build TORCH_SPEC / TORCH_INDEX choose (see above)
+	$(PY) -m pip install -q "$(TORCH_SPEC)" $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[test,eval]"
 	touch $(STAMP)
 

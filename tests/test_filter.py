@@ -239,3 +239,27 @@ def test_frames_leave_once_their_anchor_is_decoded(tmp_path):
     extra = [e - (i + 1) for i, e in enumerate(stats.emitted)]
     assert stats.frames == 40 and min(extra) >= 0
     assert max(extra) == b_run  # a B-frame waits exactly for the anchor after its run
+
+
+def test_summary_line_and_damaged_output_kept(tmp_path, capsys):
+    """In-process: a run that ends well says what it did in one line on stderr; a cut input
+    still gets every frame decoded before the damage, in a finished output file."""
+    from redecode.cli import main
+
+    src = make_clip(tmp_path / "c.ts", width=64, height=48, frames=20, qp=32, gop=8,
+                    container_format="mpegts")
+    out = tmp_path / "out.y4m"
+    assert main(["filter", "-i", src, "-o", str(out), "--model", "none"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("redecode: 20 frames in ") and "model none" in err[0]
+    data = Path(src).read_bytes()
+    late = tmp_path / "late.ts"
+    late.write_bytes(data[len(data) // 3:])  # starts after its first key frame
+    out2 = tmp_path / "late.y4m"
+    assert main(["filter", "-i", str(late), "-o", str(out2), "--model", "none"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged or cut short" in err[0] and "frames delivered" in err[0]
+    delivered = int(err[0].split("short: ")[1].split()[0])
+    frame = 64 * 48 * 3 // 2 + len(b"FRAME\n")
+    body = out2.read_bytes()
+    assert 0 < delivered < 20 and (len(body) - body.index(b"\n") - 1) == delivered * frame
