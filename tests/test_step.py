@@ -114,7 +114,7 @@ def test_output_does_not_depend_on_batch(clip) -> None:
 
 def test_gate_and_strength_scale_the_correction_per_macroblock() -> None:
     from redecode.models import restore_step
-    from redecode.models.gate import Gate, fit_alpha
+    from redecode.models.gate import Gate
 
     model = _model(2)
     decoded = torch.rand(2, 6, 16, 16)
@@ -135,7 +135,19 @@ def test_gate_and_strength_scale_the_correction_per_macroblock() -> None:
     torch.testing.assert_close(gated[0, :, 8:, 8:], full[0, :, 8:, 8:])  # I-frame, QP 22: alpha 1
     torch.testing.assert_close(gated[1], (decoded[1] + 0.25 * (raw[1] - decoded[1])).clamp(0, 1))
     assert torch.equal(mpeg, decoded.clamp(0, 1))
-    # least squares: a correction twice the error wants 0.5; one against the error wants 0
-    gate = fit_alpha({(0, "I", 0): (2.0, 4.0), (0, "P", 3): (-1.0, 1.0), (1, "B", 4): (5.0, 1.0)})
-    assert gate.alpha[0][0][0] == 0.5 and gate.alpha[0][1][3] == 0.0 and gate.alpha[1][2][4] == 1.0
-    assert Gate.from_meta(gate.to_meta()) == gate
+    assert Gate.from_meta(model.gate.to_meta()) == model.gate
+
+
+def test_gate_fit_maximises_the_mean_per_frame_gain() -> None:
+    import numpy as np
+
+    from redecode.training.gate import _FrameSums, _optimise
+
+    # cell 0: a correction twice the error (best alpha 0.5); cell 1: against the error (0);
+    # cell 2: shared by two frames, helping a noisy one a little and hurting a clean one a lot
+    frames = [_FrameSums(np.array([0]), np.array([2.0]), np.array([4.0]), 1.0, 0),
+              _FrameSums(np.array([1]), np.array([-1.0]), np.array([1.0]), 1.0, 1),
+              _FrameSums(np.array([2]), np.array([0.1]), np.array([0.1]), 100.0, 2),
+              _FrameSums(np.array([2]), np.array([0.0]), np.array([0.5]), 1.0, 3)]
+    alpha = _optimise(frames, 4)
+    assert alpha[0] == 0.5 and alpha[1] == 0.0 and alpha[2] == 0.0 and alpha[3] == 1.0  # untouched cell

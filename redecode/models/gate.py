@@ -2,9 +2,9 @@
 
 A model's output is ``decoded + alpha * (restored - decoded)`` with ``alpha`` in [0, 1] looked up
 per macroblock from its QP band, the frame's type and the codec family. The table is fitted by least squares on
-validation scenes (:func:`fit_alpha`), so that in expectation on them the output is never worse
-than the decode (alpha 0 where the model hurts), and stored in the checkpoint's
-``meta["gate"]``. A user's ``--strength S`` scales it further.
+validation scenes (:func:`redecode.training.gate.fit_gate`: the table that maximises their mean
+per-frame ΔPSNR-Y, so on them the output is not worse than the decode: alpha 0 where the model
+hurts), and stored in the checkpoint's ``meta["gate"]``. A user's ``--strength S`` scales it further.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from torch import Tensor
 
 from ..coding import CodecFamily, FrameType
 
-__all__ = ["QP_BANDS", "Gate", "fit_alpha"]
+__all__ = ["QP_BANDS", "Gate"]
 
 #: Upper QP of each band but the last (bands centred on the usual ladder QPs 22/27/32/37/42).
 QP_BANDS: tuple[float, ...] = (24.5, 29.5, 34.5, 39.5)
@@ -65,33 +65,3 @@ class Gate:
         f = fam.long()[:, None, None, None].expand_as(band)
         t = frame_type.long()[:, None, None, None].expand_as(band)
         return table[f, t, band]
-
-
-def band_of(qp: float, bands: tuple[float, ...] = QP_BANDS) -> int:
-    """The band index of a (mean) QP."""
-    return sum(qp > b for b in bands)
-
-
-def fit_alpha(sums: dict[tuple[int, str, int], tuple[float, float]], bands: tuple[float, ...] = QP_BANDS) -> Gate:
-    """The least-squares gate from accumulated sums.
-
-    Args:
-        sums: per (codec family, type letter, band): (sum of c * e, sum of c * c) over pixels, with c the
-            model's correction (restored - decoded) and e the decode's error (pristine - decoded).
-            alpha = clip(sum(c e) / sum(c c), 0, 1) minimises sum((e - alpha c)^2). Cells with
-            no data keep 1.
-
-    Returns:
-        The gate.
-    """
-    table = []
-    for fam in CodecFamily:
-        rows = []
-        for t in TYPES:
-            row = []
-            for b in range(len(bands) + 1):
-                ce, cc = sums.get((int(fam), t, b), (0.0, 0.0))
-                row.append(1.0 if cc <= 0 else float(min(1.0, max(0.0, ce / cc))))
-            rows.append(tuple(row))
-        table.append(tuple(rows))
-    return Gate(tuple(table), bands)
