@@ -141,13 +141,14 @@ def test_gate_and_strength_scale_the_correction_per_macroblock() -> None:
 def test_gate_fit_maximises_the_mean_per_frame_gain() -> None:
     import numpy as np
 
-    from redecode.training.gate import _FrameSums, _optimise
+    from redecode.training.gate import GRID, _FrameSums, _optimise
 
-    # cell 0: a correction twice the error (best alpha 0.5); cell 1: against the error (0);
-    # cell 2: shared by two frames, helping a noisy one a little and hurting a clean one a lot
-    frames = [_FrameSums(np.array([0]), np.array([2.0]), np.array([4.0]), 1.0, 0),
-              _FrameSums(np.array([1]), np.array([-1.0]), np.array([1.0]), 1.0, 1),
-              _FrameSums(np.array([2]), np.array([0.1]), np.array([0.1]), 100.0, 2),
-              _FrameSums(np.array([2]), np.array([0.0]), np.array([0.5]), 1.0, 3)]
+    def frame(cell: int, sse, ee: float, clip: int) -> _FrameSums:
+        return _FrameSums(np.array([cell]), np.asarray(sse, float)[None], ee, clip)
+
+    # cell 0: error smallest at alpha 0.5; cell 1: the correction only hurts (best 0);
+    # cell 2: shared by a noisy frame it helps a little and a clean one it hurts a lot (best 0)
+    frames = [frame(0, 1.0 + (GRID - 0.5) ** 2, 1.25, 0), frame(1, 1.0 + GRID, 1.0, 1),
+              frame(2, 100.0 - GRID, 100.0, 2), frame(2, 1.0 + GRID, 1.0, 3)]
     alpha = _optimise(frames, 4)
     assert alpha[0] == 0.5 and alpha[1] == 0.0 and alpha[2] == 0.0 and alpha[3] == 1.0  # untouched cell

@@ -1,14 +1,15 @@
 """Fitting the safety gate (:mod:`redecode.models.gate`) on validation clips.
 
-Each clip is restored whole with the one step; for every frame the model's own, ungated luma
-correction ``c`` (restored minus decoded, with references restored by the gated model) and the
-decode's luma error ``e`` (pristine minus decoded) are summed per macroblock into the cells of
-their QP band (the frame's type and codec family fixed): ``sum(c e)``, ``sum(c c)``, and
-``sum(e e)`` per frame. With alpha per cell a frame's error is ``ee - sum(2 alpha ce - alpha^2
-cc)``, so its ΔPSNR-Y is known in closed form for any table; the table that maximises the mean
-per-frame ΔPSNR-Y (the figure the benchmarks report) is found cell by cell on a grid of 21
-values in [0, 1], a few sweeps over the cells. Fitting twice makes the references those of the
-gated model.
+Each clip is restored whole with the one step. For every frame, the model's own ungated luma
+correction ``c`` (restored minus decoded, with references restored by the gated model) is
+scaled by each alpha of a grid of 21 values in [0, 1], added to the decode and **rounded to the
+output's integer samples**, and the squared error against the pristine luma is summed per QP
+band (the frame's type and codec family fixed): a table of 21 errors per (frame, band). The
+rounding matters: at QP 22 a float correction of a few tenths of a code value that helps before
+rounding adds rounding noise after it. A frame's error for any gate table is then the sum over
+its bands, so its ΔPSNR-Y is known exactly; the table that maximises the mean per-frame
+ΔPSNR-Y (per clip, then over clips: the figure the benchmarks report) is found cell by cell, a
+few sweeps over the cells. Fitting twice makes the references those of the gated model.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ GRID = np.linspace(0.0, 1.0, 21)
 
 @dataclass
 class _FrameSums:
-    """One frame's luma sums: the cell index of each band it has pixels in, with ce and cc."""
+    """One frame: the cell of each band it has pixels in, the squared error of those pixels for
+    each alpha of GRID (rounded output), and the decode's squared error."""
 
     cells: np.ndarray  # (k,) cell indices
-    ce: np.ndarray  # (k,)
-    cc: np.ndarray  # (k,)
+    sse: np.ndarray  # (k, len(GRID))
     ee: float
     clip: int
 
@@ -57,27 +58,27 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str)
         for step in walk_clip(model, ClipTensors.from_clip(clip)):
             with torch.no_grad():
                 raw = model(step.decoded, step.qp, step.frame_type, step.l0, step.l1, step.family)
-            c = F.pixel_shuffle((raw - step.decoded)[:, :4].double(), 2)[0, 0]  # (H, W) luma
-            e = F.pixel_shuffle((step.pristine - step.decoded)[:, :4].double(), 2)[0, 0]
+            peak = float(step.max_value)
+            dec = F.pixel_shuffle(step.decoded[:, :4].double(), 2)[0, 0] * peak  # (H, W) integer values
+            c = F.pixel_shuffle((raw - step.decoded)[:, :4].double(), 2)[0, 0] * peak
+            src = F.pixel_shuffle(step.pristine[:, :4].double(), 2)[0, 0] * peak
+            grid = torch.tensor(GRID, dtype=torch.float64)[:, None, None]
+            err = ((dec + grid * c).round().clamp(0, peak) - src.round()).square()  # (len(GRID), H, W)
             gh, gw = step.qp.shape[-2:]
             h, w = c.shape
-            pad = (0, gw * 16 - w, 0, gh * 16 - h)
-            ce = F.avg_pool2d(F.pad((c * e)[None, None], pad), 16)[0, 0] * 256  # per macroblock
-            cc = F.avg_pool2d(F.pad((c * c)[None, None], pad), 16)[0, 0] * 256
+            per_mb = F.avg_pool2d(F.pad(err[:, None], (0, gw * 16 - w, 0, gh * 16 - h)), 16)[:, 0] * 256
             band = torch.bucketize(step.qp[0, 0].float(), edges)
             bands = torch.unique(band).tolist()
             fam, kind = int(step.family[0]), int(step.frame_type[0])
             frames.append(_FrameSums(
                 cells=np.array([_cell(fam, kind, b, nb) for b in bands]),
-                ce=np.array([float(ce[band == b].sum()) for b in bands]),
-                cc=np.array([float(cc[band == b].sum()) for b in bands]),
-                ee=float((e * e).sum()), clip=ci))
+                sse=np.stack([per_mb[:, band == b].sum(dim=1).numpy() for b in bands]),
+                ee=float((dec.round() - src.round()).square().sum()), clip=ci))
     return frames
 
 
 def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3) -> np.ndarray:
     """alpha per cell maximising the mean over clips of each clip's mean per-frame ΔPSNR-Y."""
-    alpha = np.ones(ncells)
     clip_sizes = np.bincount([f.clip for f in frames])
     weight = np.array([1.0 / clip_sizes[f.clip] for f in frames])
     by_cell: dict[int, list[int]] = {}
@@ -85,23 +86,23 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3) -> np.ndar
         for c in f.cells:
             by_cell.setdefault(int(c), []).append(i)
 
-    def gain(i: int, a: np.ndarray) -> float:
+    choice = np.full(ncells, len(GRID) - 1)  # index into GRID, start at alpha 1
+
+    def gain(i: int) -> float:
         f = frames[i]
-        al = a[f.cells]
-        err = f.ee - float(np.sum(2 * al * f.ce - al * al * f.cc))
-        floor = 1e-12 * max(f.ee, 1.0)
-        return 10.0 * np.log10(max(f.ee, floor) / max(err, floor))
+        err = float(f.sse[np.arange(len(f.cells)), choice[f.cells]].sum())
+        return 10.0 * np.log10(max(f.ee, 0.5) / max(err, 0.5))  # lossless frames: 0.5 as floor
 
     for _ in range(sweeps):
         for cell, idx in by_cell.items():
-            best, best_score = alpha[cell], -np.inf
-            for value in GRID:
-                alpha[cell] = value
-                score = sum(weight[i] * gain(i, alpha) for i in idx)
+            best, best_score = choice[cell], -np.inf
+            for k in range(len(GRID) - 1, -1, -1):  # ties go to the larger alpha
+                choice[cell] = k
+                score = sum(weight[i] * gain(i) for i in idx)
                 if score > best_score + 1e-12:
-                    best, best_score = value, score
-            alpha[cell] = best
-    return alpha
+                    best, best_score = k, score
+            choice[cell] = best
+    return GRID[choice]
 
 
 def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False) -> Gate:

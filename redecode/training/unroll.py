@@ -144,7 +144,8 @@ class FrameStep:
     Attributes:
         t: display index; decoded (1, 6, h, w); qp (1, 1, gh, gw); frame_type (1,);
         l0, l1: aligned references (as ``restore_step`` aligns them) or None;
-        pristine: (1, 6, h, w) the source frame; family (1,) the codec family.
+        pristine: (1, 6, h, w) the source frame; family (1,) the codec family;
+        max_value: the largest sample value (255 for 8-bit video).
     """
 
     t: int
@@ -155,6 +156,7 @@ class FrameStep:
     l1: Reference | None
     pristine: Tensor
     family: Tensor
+    max_value: int = 255
 
     @property
     def weight(self) -> float:
@@ -175,5 +177,6 @@ def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
         decoded, qp, ftype, c0, c1, family = group_inputs([run], [restored], [(0, t)], device)
         refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
                 for c in (c0, c1)]
-        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family)
+        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family,
+                        (1 << clip.bit_depth) - 1)
         restored[t] = restore_step(model, decoded, qp, ftype, c0, c1, family=family)[0]
