@@ -13,6 +13,7 @@ from redecode.cli import main as cli_main
 from redecode.pipeline.samples import camera_frames, encode_frames, sample_photo
 from redecode.training import dataset as ds
 from redecode.training import sources as src_mod
+from redecode.training import encodes
 from redecode.training.camera import camera_clip, dead_leaves
 from redecode.training.clips import load_clip, read_meta
 
@@ -58,7 +59,7 @@ def test_layout_shapes_and_the_training_reader(build):
         assert clip.length == 8 and (clip.height, clip.width) == (64, 64)  # load_clip validated the rest
         assert sorted(meta["decode_order"]) == list(range(8))
         assert meta["types"] == "".join(clip.type_letters) and meta["types"][0] == "I"
-    assert not list(build.glob("*/*.tmp*"))
+    assert not list(build.glob("*/*partial*")) and not list(build.glob("*/*.tmp*"))
 
 
 def test_metadata_follows_the_encoder(build):
@@ -158,8 +159,8 @@ def test_validation_ladder(photos, tmp_path):
 def test_lossless_encode_returns_the_source_planes():
     """The stored source planes are exactly what the encoder was given."""
     frames, _ = camera_clip(sample_photo(), 48, 32, 4, seed=1)
-    src = ds.to_yuv420(frames)
-    clip, _ = ds.encode_decode(src, ds.x264_settings("qp", 0, "medium", 0, 1, 250))
+    src = encodes.to_yuv420(frames)
+    clip, _ = encodes.encode_decode(src, encodes.x264_settings("qp", 0, "medium", 0, 1, 250))
     for t, (y, u, v) in enumerate(src):
         assert np.array_equal(y, clip.dec_y[t]) and np.array_equal(u, clip.dec_u[t]) and np.array_equal(v, clip.dec_v[t])
 

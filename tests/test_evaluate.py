@@ -15,11 +15,11 @@ import pytest
 
 from redecode import models
 from redecode.cli import main
+from redecode.coding import mpeg_qscale
 from redecode.decoders import open_video, rgb_to_planes
 from redecode.evaluation import baselines as bl
 from redecode.evaluation import point as ev
 from redecode.evaluation import report
-from redecode.evaluation.ladder import mpeg_qscale
 from redecode.evaluation.sources import SourceError, open_source
 from redecode.pipeline import ffmpeg_tool as ffmpeg
 from redecode.pipeline.samples import camera_frames

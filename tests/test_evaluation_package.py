@@ -24,7 +24,7 @@ from redecode.evaluation import baselines as bl
 from redecode.evaluation.metrics import vmaf_command
 from redecode.evaluation.point import Engines
 from redecode.pipeline import ffmpeg_tool
-from redecode.pipeline.atomic import atomic_path
+from redecode.atomic import atomic_path
 from redecode.pipeline.samples import camera_frames
 from redecode.pipeline.y4m import Y4MWriter, write_y4m, y4m_header
 

@@ -45,7 +45,6 @@ def synthetic_clip(h: int = 64, w: int = 64, length: int = 10, seed: int = 0) ->
     blocks = src.reshape(length, h // 8, 8, w // 8, 8).astype(np.float32).mean(axis=(2, 4), keepdims=True)
     blocky = (0.6 * src.reshape(length, h // 8, 8, w // 8, 8) + 0.4 * blocks).reshape(length, h, w)
     dec = np.clip(blocky + 12, 0, 255).round().astype(np.uint8)
-    ch, cw = h // 2, w // 2
     src_c = src[:, ::2, ::2].copy()
     dec_c = np.clip(src_c.astype(np.int16) + 6, 0, 255).astype(np.uint8)
     g8 = (length, math.ceil(h / 8), math.ceil(w / 8))

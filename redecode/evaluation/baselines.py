@@ -19,7 +19,7 @@ so an H.264 QP 37 is taken for quantiser scale 37 and the filters blur far too m
 2.8 dB, uspp 5.4 dB at QP 37); HEVC exports no quantizers at all. For H.264 and HEVC streams the
 filters are therefore given a constant ``qp=`` from the stream's mean I/P-frame QP by
 :func:`postfilter_qscale`, a rule per filter calibrated with ``tools/calibrate_postfilters.py``.
-(Matching the quantizer *step* instead, as :func:`redecode.evaluation.ladder.mpeg_qscale` does
+(Matching the quantizer *step* instead, as :func:`redecode.coding.mpeg_qscale` does
 for the MPEG-2 encoder, gives scale 23 at QP 37, still 1.5 dB below the decode: the stream was
 deblocked in the loop already, and H.264's transform is scaled differently from the filters'
 8x8 DCT.)

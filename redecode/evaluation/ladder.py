@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING
 
 import av
 
+from ..atomic import atomic_path
+from ..coding import LADDER_QPS, mpeg_qscale
 from ..decoders import planes_to_frame
-from ..pipeline.atomic import atomic_path
 from ..pipeline.y4m import write_y4m
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from .sources import Source
 
 CODECS = ("libx264", "libx265", "mpeg2video", "mpeg4")
-DEFAULT_QPS = (22, 27, 32, 37, 42)
+DEFAULT_QPS = LADDER_QPS
 MPEG2_RATES = tuple(Fraction(r) for r in ("24000/1001", "24", "25", "30000/1001", "30", "50",
                                            "60000/1001", "60"))
 
@@ -44,17 +45,6 @@ def fmt_value(v: float) -> str:
 def json_number(v: float) -> int | float:
     """A ladder value as results.json holds it: 37 (an int), 23.5."""
     return int(v) if float(v).is_integer() else float(v)
-
-
-def mpeg_qscale(qp: float) -> int:
-    """The MPEG quantiser scale (1..31) whose step is closest to an H.264 QP's.
-
-    The decoder maps a quantiser scale q to ``QP = 4 + 6 * log2(2 * q)`` (equal quantizer step,
-    see ``redecode/decoders/metadata.py``); this picks the integer q in 1..31 nearest to that on
-    the QP scale. E.g. QP 22 -> 4, 27 -> 7, 32 -> 13, 37 -> 23, 42 -> 31 (clamped; = QP 39.7).
-    """
-    best = min(range(1, 32), key=lambda q: (abs(4 + 6 * math.log2(2 * q) - qp), q))
-    return int(best)
 
 
 def encoder_options(codec: str, mode: str, value: float, preset: str, bframes: int,

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import __version__
 from ..pipeline import ffmpeg_tool
-from ..pipeline.atomic import atomic_path, write_text_atomic
+from ..atomic import atomic_path, write_text_atomic
 from . import baselines as bl
 from . import bd
 from .ladder import json_number

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..atomic import atomic_path
 from .classic import ClassicNet
 from .gate import Gate
 from .net import RestorationConfig, RestorationNet
@@ -113,9 +114,8 @@ def atomic_save(obj: Any, path: str | os.PathLike[str]) -> None:
     """``torch.save`` to a temporary file next to ``path``, then rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def _shipped(name: str) -> Path | None:

@@ -33,6 +33,7 @@ from pathlib import Path
 import av
 from tqdm import tqdm
 
+from ..atomic import partial_name
 from ..decoders import DecodeError, open_video
 from .engine import PRECISIONS, Engine, Passthrough, load_model, pick_device
 from .outputs import container_misfit
@@ -78,8 +79,9 @@ class FileResult:
 
 
 def partial_path(dst: Path) -> Path:
-    """Where an output is written until it is complete (hidden, same folder, same extension)."""
-    return dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+    """Where an output is written until it is complete (hidden, same folder, same extension; one
+    name per output, so a later run finds and replaces what a killed one left)."""
+    return partial_name(dst, unique=False)
 
 
 def same_file(a: Path, b: Path) -> bool:

@@ -9,8 +9,8 @@ from typing import IO
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..decoders.planes import PLANAR_YUV_FORMATS
-from .atomic import atomic_path
 
 
 def _tags(pix_fmt: str) -> tuple[str, str]:

@@ -22,19 +22,19 @@ Pure Python (no torch, no decoding); nothing here reads the network.
 from __future__ import annotations
 
 import fnmatch
-from importlib import resources
 import importlib.util
 import io
 import lzma
 import os
 import re
 import tarfile
-import tempfile
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
+from ..atomic import atomic_path
 from .rcc import RccError, entry_size, list_rcc, read_entry
 
 __all__ = [
@@ -146,18 +146,8 @@ def _resolve_root(col: Collection, roots: Mapping[str, str | os.PathLike] | None
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _done(path: Path, size: int | None) -> bool:

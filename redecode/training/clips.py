@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..coding import FrameType
 from ..models.tensors import DEFAULT_QP
 
@@ -133,6 +134,8 @@ class Clip:
         return replace(self, **{name: getattr(self, name)[sl] for name in ARRAY_KEYS})
 
 
+#: The ``format`` field of a clip's meta (and of a dataset's manifest).
+FORMAT = "redecode-clips/2"
 ARRAY_KEYS = tuple(f.name for f in fields(Clip) if f.name not in ("bit_depth", "codec"))
 
 
@@ -141,14 +144,13 @@ def save_clip(path: str | os.PathLike[str], clip: Clip, meta: dict[str, Any] | N
     ``meta`` (plain data) as JSON. Returns the file's size in bytes."""
     clip.validate()
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
     arrays: dict[str, Any] = {k: getattr(clip, k) for k in ARRAY_KEYS}
     arrays["bit_depth"] = np.array(clip.bit_depth)
     arrays["codec"] = np.array(clip.codec)
     if meta is not None:
         arrays["meta"] = np.array(json.dumps(meta))
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path.stat().st_size
 
 

@@ -16,36 +16,43 @@ Layout: DIR/train/NNNNNN.npz, DIR/val/NNNNNN.npz, DIR/val_ladder/SSS_qpQQ.npz, D
 
 from __future__ import annotations
 
-import collections
-import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import av
 import numpy as np
 
-from ..decoders import open_video
-from ..pipeline.samples import encode_frames
+from ..coding import LADDER_QPS
 from .camera import camera_clip
-from .clips import Clip, clip_from_frames, read_meta, save_clip
-from .sources import Source, builtin_sources, dead_leaves_sources, load_image, user_sources, video_clip, video_size
+from .clips import FORMAT, Clip, read_meta, save_clip
+from .encodes import (
+    CODECS,
+    encode_decode,
+    ladder_settings,
+    pin_malloc,
+    sample_encoder,
+    to_yuv420,
+)
+from .manifest import summarize, write_manifest
+from .sources import (
+    Source,
+    builtin_sources,
+    dead_leaves_sources,
+    load_image,
+    user_sources,
+    video_clip,
+    video_size,
+)
 
 __all__ = ["CODECS", "DatasetError", "DatasetOptions", "build_dataset"]
 
-FORMAT = "redecode-clips/2"
-CODECS = ("libx264", "mpeg2video", "mpeg4")
 SPLIT_CODES = {"train": 0, "val": 1, "val_ladder": 2}
-LADDER_QPS = (22, 27, 32, 37, 42)
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow")
-X264_PRESET_P = (0.1, 0.1, 0.2, 0.15, 0.15, 0.2, 0.1)
 
 
 class DatasetError(Exception):
@@ -118,49 +125,6 @@ def _rng(seed: int, split: str, index: int) -> np.random.Generator:
     return np.random.default_rng([seed, SPLIT_CODES[split], index])
 
 
-def _mpeg_scale(qp: int) -> int:
-    """MPEG-2/4 quantiser scale of about the step of an H.264 QP (QP = 4 + 6 log2(2 q))."""
-    return int(np.clip(round(2 ** ((qp - 4) / 6) / 2), 1, 31))
-
-
-def sample_encoder(rng: np.random.Generator, codec: str, frames: int, qp_range: tuple[int, int]) -> dict:
-    """Encoder settings of one training clip: the codec's own spread of settings."""
-    values = np.arange(qp_range[0], qp_range[1] + 1)
-    weights = np.where((values >= 27) & (values <= 42), 3.0, 1.0)
-    qp = int(rng.choice(values, p=weights / weights.sum()))
-    g = int(rng.integers(max(4, frames // 4), frames)) if frames > 5 and rng.random() < 0.5 else 250
-    if codec == "libx264":
-        rc = "qp" if rng.random() < 0.7 else "crf"
-        preset = str(rng.choice(X264_PRESETS, p=X264_PRESET_P))
-        bf = int(rng.choice([0, 1, 2, 3], p=[0.2, 0.15, 0.25, 0.4]))
-        refs = int(rng.choice([1, 2, 3, 4], p=[0.3, 0.25, 0.25, 0.2]))
-        return x264_settings(rc, qp, preset, bf, refs, g)
-    q = _mpeg_scale(qp)
-    bf = int(rng.choice([0, 1, 2], p=[0.3, 0.3, 0.4]))
-    g = min(g, int(rng.choice([12, 15, 24, 50])))
-    options = {"qmin": str(q), "qmax": str(q), "bf": str(bf), "g": str(g)}
-    mbd = str(rng.choice(["simple", "bits", "rd"], p=[0.4, 0.3, 0.3]))
-    options["mbd"] = mbd
-    flags = []
-    if codec == "mpeg4":
-        if rng.random() < 0.4:
-            flags.append("+mv4")
-        if rng.random() < 0.3:
-            flags.append("+qpel")
-    if rng.random() < 0.3:
-        options["trellis"] = "1"
-    if flags:
-        options["flags"] = "".join(flags)
-    return {"codec": codec, "rc": "qscale", "qscale": q, "qp_equivalent": qp, "bf": bf, "g": g, "mbd": mbd,
-            "options": options}
-
-
-def x264_settings(rc: str, value: int, preset: str, bf: int, refs: int, g: int) -> dict:
-    options = {rc: str(value), "preset": preset, "bf": str(bf), "refs": str(refs), "g": str(g), "threads": "1"}
-    return {"codec": "libx264", "rc": rc, rc: value, "preset": preset, "bf": bf, "refs": refs, "g": g,
-            "options": options}
-
-
 def _size(rng: np.random.Generator, opts: DatasetOptions) -> tuple[int, int]:
     (w0, h0), (w1, h1) = opts.size
     return 16 * int(rng.integers(w0 // 16, w1 // 16 + 1)), 16 * int(rng.integers(h0 // 16, h1 // 16 + 1))
@@ -206,7 +170,7 @@ def plan_ladder(scene: int, src: Source, opts: DatasetOptions) -> dict:
     spec = _scene("val_ladder", scene, [src], opts)
     spec.pop("rng")
     spec["jobs"] = [{"file": f"val_ladder/{scene:03d}_qp{q}.npz",
-                     "encoder": x264_settings("qp", q, "medium", 3, 3, 250)} for q in LADDER_QPS]
+                     "encoder": ladder_settings(q)} for q in LADDER_QPS]
     return spec
 
 
@@ -223,38 +187,11 @@ def usable(src: Source, frames: int) -> str | None:
 
 # -- work (in worker processes with jobs > 1) -------------------------------------------------
 
-def pin_malloc(on: bool = True) -> bool:
-    """Make freshly allocated heap memory hold fixed bytes (glibc only). Returns success.
-
-    libx264 in CRF mode with mb-tree reads some memory it never wrote (PyAV 18 / FFmpeg 8.1
-    wheels, one thread): the same clip encodes differently depending on what the process
-    allocated before. glibc's M_PERTURB fills every malloc'd block with a fixed byte and a fixed
-    M_MMAP_THRESHOLD decides alone which blocks come from fresh zeroed pages, so an encode
-    depends on its input alone. ``on=False`` stops the filling.
-    """
-    try:
-        mallopt = ctypes.CDLL("libc.so.6").mallopt
-    except (OSError, AttributeError):
-        return False
-    m_mmap_threshold, m_perturb = -3, -6
-    if not on:
-        return bool(mallopt(m_perturb, 0))
-    return bool(mallopt(m_mmap_threshold, 32 << 20)) and bool(mallopt(m_perturb, 0xA5))
-
-
 def _worker_init() -> None:
     import cv2
 
     cv2.setNumThreads(1)
     pin_malloc()
-
-
-def to_yuv420(frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """RGB frames -> (Y, U, V) uint8 planes as PyAV's swscale converts them (BT.601, limited)."""
-    from ..decoders import frame_planes
-
-    return [frame_planes(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"), np.dtype(np.uint8))
-            for rgb in frames]
 
 
 def render(spec: dict) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], dict]:
@@ -266,32 +203,6 @@ def render(spec: dict) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]],
     else:
         frames, info = camera_clip(load_image(src.path), w, h, t, spec["trajectory_seed"])
     return to_yuv420(frames), info
-
-
-def encode_decode(pristine: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], encoder: dict) -> tuple[Clip, dict]:
-    """Encode yuv420p planes with the recipe's encoder (one thread), decode them with metadata.
-
-    Returns:
-        The clip, and facts of the encode: bits per frame (display order), decode order, types.
-    """
-    h, w = pristine[0][0].shape
-    packed = [np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w) for y, u, v in pristine]
-    ext = ".mp4" if encoder["codec"] == "libx264" else ".mkv"
-    with tempfile.TemporaryDirectory(prefix="redecode-ds-") as d:
-        path = os.path.join(d, "clip" + ext)
-        encode_frames(path, packed, codec=encoder["codec"], options=encoder["options"], input_format="yuv420p",
-                      threads=1)
-        bits, order = [], []
-
-        def frames():
-            with open_video(path, metadata=True) as video:
-                for f in video:
-                    bits.append(int(f.size_bits or 0))
-                    order.append(-1 if f.decode_index is None else int(f.decode_index))
-                    yield f
-
-        clip = clip_from_frames(pristine, frames())
-    return clip, {"size_bits": bits, "decode_order": order}
 
 
 def spec_hash(spec: dict, encoder: dict) -> str:
@@ -346,58 +257,6 @@ def _clip_meta(spec: dict, job: dict, clip: Clip, facts: dict, info: dict, key: 
         "decode_order": facts["decode_order"], "bpp": round(sum(bits) / (w * h * t), 5),
         "mean_qp": round(float(clip.qp.mean()), 3), "types": "".join(clip.type_letters), "spec_hash": key,
     }
-
-
-# -- manifest ---------------------------------------------------------------------------------
-
-def _hist(values) -> dict[str, int]:
-    c = collections.Counter(values)
-    return {str(k): c[k] for k in sorted(c)}
-
-
-def summarize(records: list[dict], opts: DatasetOptions) -> dict:
-    metas = [r["meta"] for r in records if "meta" in r]
-    enc = [m["encoder"] for m in metas]
-    types = collections.Counter("".join(m["types"] for m in metas))
-    return {
-        "clips": len(metas), "frames": sum(m["frames"] for m in metas),
-        "bytes": sum(r["bytes"] for r in records if "meta" in r), "seed": opts.seed,
-        "settings": {"frames": opts.frames, "size": [list(s) for s in opts.size], "qp_range": list(opts.qp_range),
-                     "codecs": list(opts.codecs)},
-        "codecs": _hist(e["codec"] for e in enc),
-        "qp_hist": _hist(e["qp"] for e in enc if e["rc"] == "qp"),
-        "crf_hist": _hist(e["crf"] for e in enc if e["rc"] == "crf"),
-        "qscale_hist": _hist(e["qscale"] for e in enc if e["rc"] == "qscale"),
-        "mean_qp_hist": _hist(round(m["mean_qp"]) for m in metas),
-        "presets": _hist(e.get("preset", e.get("mbd")) for e in enc), "bf": _hist(e["bf"] for e in enc),
-        "frame_types": {k: types[k] for k in "IPB"},
-        "psnr_y_mean": round(float(np.mean([m["psnr_y"] for m in metas])), 3) if metas else None,
-        "sources": _hist(m["source"] for m in metas), "kinds": _hist(m["source_kind"] for m in metas),
-        "failed": [r["error"] for r in records if "error" in r],
-    }
-
-
-def write_manifest(out: Path, built: dict[str, dict], sources: list[Source], notes: list[str]) -> dict:
-    path = out / "manifest.json"
-    old: dict = {}
-    if path.is_file():
-        try:
-            old = json.loads(path.read_text())
-        except (OSError, ValueError):
-            old = {}
-    splits = dict(old.get("splits", {})) if old.get("format") == FORMAT else {}
-    splits.update(built)
-    manifest = {
-        "format": FORMAT, "tool": "redecode dataset",
-        "splits": {k: splits[k] for k in ("train", "val", "val_ladder") if k in splits},
-        "total_bytes": sum(s["bytes"] for s in splits.values()),
-        "sources": {sp: [s.record() for s in sources if s.split == sp] for sp in ("train", "val")},
-        "notes": notes,
-    }
-    tmp = path.with_name("manifest.json.tmp")
-    tmp.write_text(json.dumps(manifest, indent=1) + "\n")
-    os.replace(tmp, path)
-    return manifest
 
 
 # -- the build --------------------------------------------------------------------------------
@@ -461,7 +320,7 @@ def build_dataset(opts: DatasetOptions, progress: bool = False) -> BuildResult:
     for sp in building:
         (out / sp).mkdir(parents=True, exist_ok=True)
         if not opts.resume:  # a fresh build of a split replaces what was there
-            for old in list((out / sp).glob("*.npz")) + list((out / sp).glob("*.tmp.npz")):
+            for old in list((out / sp).glob("*.npz")) + list((out / sp).glob(".*.partial.npz")):
                 old.unlink()
     tasks: list[tuple[str, dict, bool]] = []
     for sp in ("train", "val"):
@@ -499,7 +358,9 @@ def build_dataset(opts: DatasetOptions, progress: bool = False) -> BuildResult:
         return r["meta"]["split"] if "meta" in r else r["split"]
 
     records.sort(key=lambda r: r["meta"]["file"] if "meta" in r else r["error"])
-    result.built = {sp: summarize([r for r in records if split_of(r) == sp], opts) for sp in building}
+    settings = {"frames": opts.frames, "size": [list(s) for s in opts.size], "qp_range": list(opts.qp_range),
+                "codecs": list(opts.codecs)}
+    result.built = {sp: summarize([r for r in records if split_of(r) == sp], settings, opts.seed) for sp in building}
     write_manifest(out, result.built, sources, notes)
     result.failed = [e for s in result.built.values() for e in s["failed"]]
     result.kept = sum(1 for r in records if r.get("kept"))

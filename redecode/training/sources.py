@@ -20,6 +20,7 @@ import av
 import cv2
 import numpy as np
 
+from ..atomic import atomic_path
 from . import catalog
 from .camera import dead_leaves
 
@@ -143,9 +144,8 @@ def dead_leaves_sources(folder: Path, seed: int) -> list[Source]:
         path = folder / f"deadleaves_{seed}_{i:03d}.png"
         if not path.is_file():
             img = dead_leaves(np.random.default_rng([seed, 7, i]), *DEAD_LEAVES_SIZE)
-            tmp = path.with_suffix(".tmp.png")
-            cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                cv2.imwrite(str(tmp), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         out.append(Source(key=f"deadleaves/{path.name}", path=str(path), kind="image", split="train",
                           licence="generated (CC0-1.0)", author="redecode", weight=4.0 / DEAD_LEAVES_IMAGES))
     return out
