@@ -221,9 +221,23 @@ def test_save_load_round_trip(tmp_path: Path, arch: str) -> None:
     assert set(ckpt) == {"arch", "config", "state_dict", "meta"} and isinstance(ckpt["config"], dict)
 
 
-def test_shipped_name_without_weights_is_clear() -> None:
-    with pytest.raises(ModelError, match="no trained weights ship"):
+def test_shipped_name_without_weights_is_clear(monkeypatch) -> None:
+    from redecode.models import zoo
+
+    monkeypatch.setattr(zoo, "_shipped", lambda name: None)  # an installation without weights
+    with pytest.raises(ModelError, match="no trained weights ship for model 'small'"):
         load("small")
+    with pytest.raises(ModelError, match="no trained weights ship in this installation"):
+        zoo.auto_model(cuda=False)
+
+
+def test_auto_picks_the_best_model_that_ships(monkeypatch) -> None:
+    from redecode.models import zoo
+
+    for shipped, cpu, cuda in (({"classic"}, "classic", "classic"), ({"classic", "small"}, "small", "small"),
+                               ({"classic", "small", "base"}, "small", "base")):
+        monkeypatch.setattr(zoo, "_shipped", lambda name, s=shipped: Path(name) if name in s else None)
+        assert (zoo.auto_model(cuda=False), zoo.auto_model(cuda=True)) == (cpu, cuda)
 
 
 def test_shipped_name_loads_packaged_weights(tmp_path: Path, monkeypatch) -> None:
