@@ -30,7 +30,6 @@ PSNR_FLOOR = 0.25 / 255.0 ** 2
 __all__ = ["FrameStep", "frame_loss", "group_inputs", "restore_group", "unroll", "walk_clip"]
 
 
-
 def restore_group(
     model: nn.Module,
     runs: Sequence[Run],
