@@ -228,3 +228,16 @@ def test_dead_leaves_sources_are_drawn_once(tmp_path, monkeypatch):
     again = src_mod.dead_leaves_sources(tmp_path, seed=1)
     assert [s.path for s in again] == [s.path for s in leaves]
     assert Path(leaves[0].path).stat().st_mtime_ns == stamp
+
+
+def test_manifest_summary_leaves_lossless_clips_out_of_the_mean_psnr():
+    from redecode.training.manifest import summarize
+
+    def rec(psnr):
+        return {"bytes": 10, "meta": {"frames": 4, "encoder": {"codec": "libx264", "rc": "qp", "qp": 30, "preset": "fast", "bf": 1},
+                                      "mean_qp": 30.0, "types": "IPBP", "psnr_y": psnr,
+                                      "source": "a", "source_kind": "image"}}
+
+    s = summarize([rec(30.0), rec(float("inf")), rec(40.0), {"error": "x: failed"}], {}, 0)
+    assert s["psnr_y_mean"] == 35.0 and s["lossless_clips"] == 1 and s["clips"] == 3
+    assert s["failed"] == ["x: failed"] and json.loads(json.dumps(s, allow_nan=False))["frame_types"]["P"] == 6

@@ -26,6 +26,7 @@ def summarize(records: list[dict], settings: dict, seed: int) -> dict:
     metas = [r["meta"] for r in records if "meta" in r]
     enc = [m["encoder"] for m in metas]
     types = collections.Counter("".join(m["types"] for m in metas))
+    finite = [m["psnr_y"] for m in metas if np.isfinite(m["psnr_y"])]  # a lossless decode has PSNR inf
     return {
         "clips": len(metas), "frames": sum(m["frames"] for m in metas),
         "bytes": sum(r["bytes"] for r in records if "meta" in r), "seed": seed, "settings": settings,
@@ -36,7 +37,8 @@ def summarize(records: list[dict], settings: dict, seed: int) -> dict:
         "mean_qp_hist": _hist(round(m["mean_qp"]) for m in metas),
         "presets": _hist(e.get("preset", e.get("mbd")) for e in enc), "bf": _hist(e["bf"] for e in enc),
         "frame_types": {k: types[k] for k in "IPB"},
-        "psnr_y_mean": round(float(np.mean([m["psnr_y"] for m in metas])), 3) if metas else None,
+        "psnr_y_mean": round(float(np.mean(finite)), 3) if finite else None,  # lossless clips left out
+        "lossless_clips": len(metas) - len(finite),
         "sources": _hist(m["source"] for m in metas), "kinds": _hist(m["source_kind"] for m in metas),
         "failed": [r["error"] for r in records if "error" in r],
     }
