@@ -152,3 +152,19 @@ def test_gate_fit_maximises_the_mean_per_frame_gain() -> None:
               frame(2, 100.0 - GRID, 100.0, 2), frame(2, 1.0 + GRID, 1.0, 3)]
     alpha = _optimise(frames, 4)
     assert alpha[0] == 0.5 and alpha[1] == 0.0 and alpha[2] == 0.0 and alpha[3] == 1.0  # untouched cell
+
+
+def test_gate_left_out_per_source_is_the_gate_fitted_without_it(training_clip) -> None:
+    from redecode.training.gate import fit_gate, fit_gate_leaving_out
+
+    clips = [training_clip(f"gate{qp}.mp4", 64, 48, 6, seed=qp, speed=1.5, options={"qp": str(qp), "bf": "2"})
+             for qp in (24, 33, 42)]
+    model = _model(1)
+    gate, held_out = fit_gate_leaving_out(model, clips, ["a", "b", None], iterations=1)
+    assert model.gate == gate == fit_gate(_model(1), clips, iterations=1)
+    assert set(held_out) == {"a", "b"}
+    assert held_out["a"] == fit_gate(_model(1), clips[1:], iterations=1)
+    assert held_out["b"] == fit_gate(_model(1), [clips[0], clips[2]], iterations=1)
+    # a cell only "a" has frames in: fitted without "a", it keeps alpha 1 (no frames, no change)
+    band_a = int(np.searchsorted(held_out["a"].bands, 24.0))
+    assert held_out["a"].alpha[0][0][band_a] == 1.0

@@ -11,6 +11,10 @@ motion compensation adds on P/B. Rows are given for the real video alone, the ph
 and all scenes. Each model's gate (alpha per QP band and frame type) is printed too.
 
     python tools/bench_quality.py --ladder data/mix/val_ladder --model classic small PATH ...
+    python tools/bench_quality.py --folds runs/gate_folds/folds.json
+
+``--folds`` (written by ``tools/fit_gate.py --leave-out-sources``) restores each source's clips
+with the model whose gate was fitted without them, and pools the figures over sources.
 """
 
 from __future__ import annotations
@@ -44,16 +48,24 @@ def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
     return out
 
 
-def bench_model(spec: str, scenes: dict[int, list[tuple[str, str]]], device: torch.device,
+def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, str]]], device: torch.device,
                 ablate: bool = True) -> tuple[dict, float, str]:
-    net = models.load(spec, device=device)
-    with_refs = Engine(net, device)
-    no_refs = Engine(net, device, references=False)
+    """spec: a model for every clip, or {clip file: model} (each clip restored by its fold's model)."""
+    engines: dict[str, tuple] = {}
+
+    def engines_for(path: str) -> tuple:
+        s = spec if isinstance(spec, str) else spec[os.path.realpath(path)]
+        if s not in engines:
+            net = models.load(s, device=device)
+            engines[s] = (net, Engine(net, device), Engine(net, device, references=False))
+        return engines[s]
+
     started = time.perf_counter()
     rows: dict = {}
     for qp, files in sorted(scenes.items()):
         full, ablated, kinds = [], [], []
         for path, kind in files:
+            net, with_refs, no_refs = engines_for(path)
             clip = load_clip(path)
             full.append(score_clip(clip, with_refs, with_ssim=True))
             ablated.append(score_clip(clip, no_refs) if ablate and with_refs.references else full[-1])
@@ -66,8 +78,20 @@ def bench_model(spec: str, scenes: dict[int, list[tuple[str, str]]], device: tor
             psnr, ssim, noref = mean_by_type(f), mean_by_type(f, "ssim"), mean_by_type(a)
             rows[f"{kind}/{qp}"] = {"scenes": len(sel), "psnr": psnr, "ssim": ssim, "noref": noref,
                                     "mc_PB": psnr.get("PB", 0.0) - noref.get("PB", 0.0)}
-    gate = getattr(net, "gate", None)
-    return rows, time.perf_counter() - started, "" if gate is None else json.dumps(gate.to_meta())
+    gates = [json.dumps(n.gate.to_meta()) for n, _, _ in engines.values() if getattr(n, "gate", None)]
+    gate = gates[0] if isinstance(spec, str) and gates else f"{len(gates)} held-out gates" if gates else ""
+    return rows, time.perf_counter() - started, gate
+
+
+def folds(path: str) -> tuple[dict[str, str], dict[int, list[tuple[str, str]]]]:
+    """tools/fit_gate.py's folds.json -> ({clip file: model}, the ladder of those clips)."""
+    spec, scenes = {}, defaultdict(list)
+    for fold in json.loads(open(path).read()).values():
+        for clip in fold["clips"]:
+            spec[os.path.realpath(clip)] = fold["model"]
+            scenes[int(re.search(r"_qp(\d+)", clip).group(1))].append(
+                (clip, (read_meta(clip) or {}).get("source_kind", "image")))
+    return spec, dict(scenes)
 
 
 def main() -> None:
@@ -76,9 +100,15 @@ def main() -> None:
     ap.add_argument("--model", nargs="+", default=["classic", "small"], help="shipped names or checkpoint paths")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-ablation", action="store_true", help="skip the no-references runs")
+    ap.add_argument("--folds", help="fit_gate.py --leave-out-sources's folds.json: held-out gates")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args()
-    scenes = ladder(args.ladder)
+    specs: list[str | dict[str, str]] = list(args.model)
+    if args.folds:
+        fold_models, scenes = folds(args.folds)
+        specs, args.ladder = [fold_models], args.folds
+    else:
+        scenes = ladder(args.ladder)
     if not scenes:
         raise SystemExit(f"no ladder clips in {args.ladder}: build them with redecode dataset --val-ladder")
     print(f"machine: {machine()}")
@@ -86,14 +116,15 @@ def main() -> None:
     print(f"ladder: {args.ladder}, {counts['video']} real-video and {counts['image']} photograph scenes "
           f"x QP {sorted(scenes)}")
     results = {}
-    for spec in args.model:
+    for spec in specs:
+        name = spec if isinstance(spec, str) else f"held-out gates of {args.folds}"
         try:
             rows, seconds, gate = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation)
         except models.ModelError as e:
-            print(f"\nmodel {spec}: skipped ({e})")
+            print(f"\nmodel {name}: skipped ({e})")
             continue
-        results[spec] = rows
-        print(f"\nmodel {spec} ({seconds:.0f} s){'; gate ' + gate if gate else ''}")
+        results[name] = rows
+        print(f"\nmodel {name} ({seconds:.0f} s){'; gate ' + gate if gate else ''}")
         print("| scenes | QP | ΔPSNR-Y all | I | P | B | ΔSSIM-Y all | no refs: all | no refs: P/B | refs add on P/B |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, r in rows.items():

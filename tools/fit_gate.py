@@ -1,16 +1,25 @@
 """Fit (or refit) a checkpoint's safety gate on a validation ladder and save the result.
 
     python tools/fit_gate.py runs/classic/classic.pt --ladder "data/mix/val_ladder/*.npz" -o classic.pt
+
+``--leave-out-sources DIR`` also writes, for each real-video source of the ladder, the model with
+the gate fitted without that source's clips, and ``DIR/folds.json`` ({source: {"model", "clips"}});
+``tools/bench_quality.py --folds DIR/folds.json`` then restores each source's clips with the gate
+that never saw them: held-out figures for the gate of all clips.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
+from pathlib import Path
 
+from redecode.atomic import write_text_atomic
 from redecode.models import load, save
-from redecode.training.clips import load_clip
-from redecode.training.gate import fit_gate
+from redecode.training.clips import load_clip, read_meta
+from redecode.training.gate import fit_gate_leaving_out
 from redecode.training.sampler import expand_paths
 
 
@@ -19,12 +28,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("model", help="checkpoint file")
     ap.add_argument("--ladder", nargs="+", required=True, metavar="GLOB", help="validation clips (all QPs)")
     ap.add_argument("-o", "--output", required=True, help="where the gated checkpoint goes")
+    ap.add_argument("--leave-out-sources", metavar="DIR",
+                    help="also fit the gate once without each real-video source (models and folds.json here)")
     args = ap.parse_args(argv)
     model = load(args.model)
-    gate = fit_gate(model, [load_clip(p) for p in expand_paths(args.ladder)], progress=sys.stderr.isatty())
+    paths = expand_paths(args.ladder)
+    labels = [None] * len(paths)
+    if args.leave_out_sources:
+        metas = [read_meta(p) or {} for p in paths]
+        labels = [m.get("source") if m.get("source_kind") == "video" else None for m in metas]
+    gate, held_out = fit_gate_leaving_out(model, [load_clip(p) for p in paths], labels,
+                                          progress=sys.stderr.isatty())
     model.meta["gate"] = gate.to_meta()
     save(model, args.output)
     print(args.output)
+    if args.leave_out_sources:
+        out = Path(args.leave_out_sources)
+        out.mkdir(parents=True, exist_ok=True)
+        folds = {}
+        for label, g in held_out.items():
+            model.meta["gate"] = g.to_meta()
+            model.meta["gate_left_out"] = label
+            file = out / (re.sub(r"[^A-Za-z0-9._-]+", "_", label) + ".pt")
+            save(model, file)
+            folds[label] = {"model": str(file), "clips": [p for p, lab in zip(paths, labels) if lab == label]}
+        write_text_atomic(out / "folds.json", json.dumps(folds, indent=2) + "\n")
+        print(f"{out / 'folds.json'}: {len(folds)} sources left out in turn")
     return 0
 
 

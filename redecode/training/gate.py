@@ -30,7 +30,7 @@ from .clips import Clip
 from .sampler import ClipTensors
 from .unroll import walk_clip
 
-__all__ = ["fit_gate"]
+__all__ = ["fit_gate", "fit_gate_leaving_out"]
 
 GRID = np.linspace(0.0, 1.0, 21)
 
@@ -105,15 +105,33 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3) -> np.ndar
     return GRID[choice]
 
 
-def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False) -> Gate:
-    """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``."""
-    model.gate = None
+def _gate(frames: list[_FrameSums]) -> Gate:
     nb = len(QP_BANDS) + 1
     ncells = len(CodecFamily) * len(FrameType) * nb
-    gate = None
+    alpha = _optimise(frames, ncells).reshape(len(CodecFamily), len(FrameType), nb)
+    return Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS)
+
+
+def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False) -> Gate:
+    """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``."""
+    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress)[0]
+
+
+def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequence[str | None],
+                         iterations: int = 2, progress: bool = False) -> tuple[Gate, dict[str, Gate]]:
+    """:func:`fit_gate`, plus for each label (one per clip; None: never left out) the gate fitted
+    on the other clips. Applied to a label's clips, that gate gives held-out figures for the gate
+    of all clips (cross-validation by source). The left-out fits reuse the last iteration's
+    restorations, whose references were restored with the gate of all clips.
+
+    Returns the gate of all clips (also set as ``model.gate``) and {label: gate without it}.
+    """
+    model.gate = None
+    gate, frames = None, []
     for it in range(iterations):
         frames = _collect(model, clips, progress, f"fit gate {it + 1}/{iterations}")
-        alpha = _optimise(frames, ncells).reshape(len(CodecFamily), len(FrameType), nb)
-        gate = Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS)
+        gate = _gate(frames)
         model.gate = gate
-    return gate
+    held_out = {label: _gate([f for f in frames if labels[f.clip] != label])
+                for label in sorted({g for g in labels if g is not None})}
+    return gate, held_out
