@@ -168,3 +168,14 @@ def test_gate_left_out_per_source_is_the_gate_fitted_without_it(training_clip) -
     # a cell only "a" has frames in: fitted without "a", it keeps alpha 1 (no frames, no change)
     band_a = int(np.searchsorted(held_out["a"].bands, 24.0))
     assert held_out["a"].alpha[0][0][band_a] == 1.0
+
+
+def test_gate_fit_weighs_clips() -> None:
+    from redecode.training.gate import GRID, _FrameSums, _optimise
+
+    # one cell, two clips: clip 0 wants alpha 0.2, clip 1 alpha 0.8 (equal curvature)
+    frames = [_FrameSums(np.array([0]), (1.0 + (GRID - 0.2) ** 2)[None], 2.0, 0),
+              _FrameSums(np.array([0]), (1.0 + (GRID - 0.8) ** 2)[None], 2.0, 1)]
+    assert _optimise(frames, 1)[0] == pytest.approx(0.5)
+    assert _optimise(frames, 1, clip_weights=[9.0, 1.0])[0] < 0.3
+    assert _optimise(frames, 1, clip_weights=[1.0, 9.0])[0] > 0.7

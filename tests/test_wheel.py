@@ -16,7 +16,8 @@ def test_wheel_file_list(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next(tmp_path.glob("redecode-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    need = {"redecode/py.typed", "redecode/pipeline/assets/coffee.jpg", "redecode/training/catalog.toml",
+    need = {"redecode/py.typed", "redecode/pipeline/assets/coffee.jpg", "redecode/pipeline/assets/red_panda.jpg",
+            "redecode/training/catalog.toml",
             "redecode/cli/__init__.py", "redecode/evaluation/run.py", "redecode/training/loop.py"}
     need |= {f"redecode/models/weights/{p.name}" for p in (ROOT / "redecode/models/weights").glob("*.pt")}
     assert need <= names, sorted(need - names)

@@ -3,7 +3,7 @@
     python tools/fit_gate.py runs/classic/classic.pt --ladder "data/mix/val_ladder/*.npz" -o classic.pt
 
 ``--leave-out-sources DIR`` also writes, for each real-video source of the ladder, the model with
-the gate fitted without that source's clips, and ``DIR/folds.json`` ({source: {"model", "clips"}});
+the gate fitted without that source's clips, and ``DIR/folds.json`` ({source: {"model", "clips"}}, absolute paths);
 ``tools/bench_quality.py --folds DIR/folds.json`` then restores each source's clips with the gate
 that never saw them: held-out figures for the gate of all clips.
 """
@@ -30,15 +30,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", required=True, help="where the gated checkpoint goes")
     ap.add_argument("--leave-out-sources", metavar="DIR",
                     help="also fit the gate once without each real-video source (models and folds.json here)")
+    ap.add_argument("--video-share", type=float, metavar="F",
+                    help="the real-video clips weigh F of the total (0-1; default: by count)")
     args = ap.parse_args(argv)
     model = load(args.model)
     paths = expand_paths(args.ladder)
+    video = [(read_meta(p) or {}).get("source_kind") == "video" for p in paths]
     labels = [None] * len(paths)
     if args.leave_out_sources:
-        metas = [read_meta(p) or {} for p in paths]
-        labels = [m.get("source") if m.get("source_kind") == "video" else None for m in metas]
+        labels = [(read_meta(p) or {}).get("source") if v else None for p, v in zip(paths, video)]
+    weights = None
+    if args.video_share is not None:
+        if not 0 < args.video_share < 1 or all(video) or not any(video):
+            raise SystemExit("--video-share needs 0 < F < 1 and both real-video and other clips")
+        nv = sum(video)
+        weights = [args.video_share / nv if v else (1 - args.video_share) / (len(paths) - nv) for v in video]
     gate, held_out = fit_gate_leaving_out(model, [load_clip(p) for p in paths], labels,
-                                          progress=sys.stderr.isatty())
+                                          progress=sys.stderr.isatty(), clip_weights=weights)
     model.meta["gate"] = gate.to_meta()
     save(model, args.output)
     print(args.output)
@@ -51,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             model.meta["gate_left_out"] = label
             file = out / (re.sub(r"[^A-Za-z0-9._-]+", "_", label) + ".pt")
             save(model, file)
-            folds[label] = {"model": str(file), "clips": [p for p, lab in zip(paths, labels) if lab == label]}
+            folds[label] = {"model": str(file.resolve()),
+                            "clips": [str(Path(p).resolve()) for p, lab in zip(paths, labels) if lab == label]}
         write_text_atomic(out / "folds.json", json.dumps(folds, indent=2) + "\n")
         print(f"{out / 'folds.json'}: {len(folds)} sources left out in turn")
     return 0

@@ -15,7 +15,7 @@ from .engine import Engine, Passthrough
 from .metrics import psnr
 from .render import label, planes_to_rgb, save_png
 from .restore import RestoreError, make_engine, restore_file
-from .samples import camera_frames, encode_frames
+from .samples import camera_frames, encode_frames, sample_photo
 from .writer import EncodeOptions
 
 log = logging.getLogger("redecode")
@@ -53,7 +53,7 @@ def run_demo(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     w, h = size
-    source = list(camera_frames(w, h, frames, seed=11))
+    source = list(camera_frames(w, h, frames, image=sample_photo("red_panda"), seed=11))  # held out
     compressed = out / "compressed.mp4"
     encode_frames(compressed, source,
                   options={"qp": str(qp), "bf": "3", "preset": "medium", "g": "48"})

@@ -1,8 +1,11 @@
 """Built-in sample clips: a camera moving over a photograph, encoded in-process with PyAV.
 
 Used by ``redecode demo``, the benchmarks and the tests, so that every run makes its own media
-and nothing is downloaded. The photograph (``assets/coffee.jpg``) is scikit-image's "coffee",
-CC0 by Rachel Michetti (see docs/data.md).
+and nothing is downloaded. The photographs: ``assets/coffee.jpg``, scikit-image's "coffee" (CC0,
+Rachel Michetti; a training source of the shipped weights), used by the tests and benchmarks;
+``assets/red_panda.jpg``, GCompris' red panda (CC0, Mathias Appel, scaled to 900x506; a
+validation source the shipped weights never trained on), used by ``redecode demo``
+(docs/data_sources.md).
 """
 
 from __future__ import annotations
@@ -18,9 +21,9 @@ import cv2
 import numpy as np
 
 
-def sample_photo() -> np.ndarray:
-    """The shipped photograph as RGB uint8 (400, 600, 3)."""
-    data = resources.files("redecode.pipeline").joinpath("assets/coffee.jpg").read_bytes()
+def sample_photo(name: str = "coffee") -> np.ndarray:
+    """A shipped photograph as RGB uint8: "coffee" (400, 600, 3) or "red_panda" (506, 900, 3)."""
+    data = resources.files("redecode.pipeline").joinpath(f"assets/{name}.jpg").read_bytes()
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 

@@ -77,10 +77,13 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str)
     return frames
 
 
-def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3) -> np.ndarray:
-    """alpha per cell maximising the mean over clips of each clip's mean per-frame ΔPSNR-Y."""
+def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3,
+              clip_weights: Sequence[float] | None = None) -> np.ndarray:
+    """alpha per cell maximising the (weighted) mean over clips of each clip's mean per-frame
+    ΔPSNR-Y; ``clip_weights`` by clip index, default equal."""
     clip_sizes = np.bincount([f.clip for f in frames])
-    weight = np.array([1.0 / clip_sizes[f.clip] for f in frames])
+    cw = np.ones(len(clip_sizes)) if clip_weights is None else np.asarray(clip_weights, np.float64)
+    weight = np.array([cw[f.clip] / clip_sizes[f.clip] for f in frames])
     by_cell: dict[int, list[int]] = {}
     for i, f in enumerate(frames):
         for c in f.cells:
@@ -105,20 +108,23 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3) -> np.ndar
     return GRID[choice]
 
 
-def _gate(frames: list[_FrameSums]) -> Gate:
+def _gate(frames: list[_FrameSums], clip_weights: Sequence[float] | None) -> Gate:
     nb = len(QP_BANDS) + 1
     ncells = len(CodecFamily) * len(FrameType) * nb
-    alpha = _optimise(frames, ncells).reshape(len(CodecFamily), len(FrameType), nb)
+    alpha = _optimise(frames, ncells, clip_weights=clip_weights).reshape(len(CodecFamily), len(FrameType), nb)
     return Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS)
 
 
-def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False) -> Gate:
-    """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``."""
-    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress)[0]
+def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False,
+             clip_weights: Sequence[float] | None = None) -> Gate:
+    """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``;
+    ``clip_weights`` (one per clip, default equal) weigh the clips' mean gains."""
+    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress, clip_weights)[0]
 
 
 def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequence[str | None],
-                         iterations: int = 2, progress: bool = False) -> tuple[Gate, dict[str, Gate]]:
+                         iterations: int = 2, progress: bool = False,
+                         clip_weights: Sequence[float] | None = None) -> tuple[Gate, dict[str, Gate]]:
     """:func:`fit_gate`, plus for each label (one per clip; None: never left out) the gate fitted
     on the other clips. Applied to a label's clips, that gate gives held-out figures for the gate
     of all clips (cross-validation by source). The left-out fits reuse the last iteration's
@@ -130,8 +136,8 @@ def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequen
     gate, frames = None, []
     for it in range(iterations):
         frames = _collect(model, clips, progress, f"fit gate {it + 1}/{iterations}")
-        gate = _gate(frames)
+        gate = _gate(frames, clip_weights)
         model.gate = gate
-    held_out = {label: _gate([f for f in frames if labels[f.clip] != label])
+    held_out = {label: _gate([f for f in frames if labels[f.clip] != label], clip_weights)
                 for label in sorted({g for g in labels if g is not None})}
     return gate, held_out
