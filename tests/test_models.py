@@ -318,3 +318,19 @@ def test_models_do_not_import_decoders_or_pipeline() -> None:
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else []
             for name in names:
                 assert "decoders" not in name and "pipeline" not in name, f"{source.name} imports {name}"
+
+
+WEIGHTS = sorted((Path(rm.__file__).parent / "weights").glob("*.pt"))
+
+
+@pytest.mark.parametrize("path", WEIGHTS, ids=lambda p: p.stem)
+def test_shipped_weights_carry_their_gate_data_and_figures(path: Path) -> None:
+    from redecode.models.gate import Gate
+
+    model = load(path.stem)
+    meta = model.meta
+    assert model.gate is not None and Gate.from_meta(meta["gate"]) == model.gate
+    assert meta["shipped_as"] == path.stem and meta["data"]["train"]["clips"] > 0
+    gain = meta["validation"]["video/37"]["psnr"]["all"]  # held-out real video, QP 37 (bench_quality)
+    assert gain > 0.0 and meta["validation_note"]
+    assert "optimizer" not in torch.load(path, map_location="cpu", weights_only=True)

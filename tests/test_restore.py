@@ -307,3 +307,12 @@ def test_large_frames_are_restored_in_tiles_that_match_the_whole(clips):
             assert np.abs(p.astype(int) - q.astype(int)).max() <= 1
         changed += int((x.planes[0] != x.frame.planes[0]).any())
     assert changed == len(frames)
+
+
+def test_demo_with_the_shipped_model_improves_its_held_out_clip(tmp_path: Path) -> None:
+    from redecode.pipeline.demo import run_demo
+
+    r = run_demo(tmp_path, frames=24, size=(320, 192), device="cpu")
+    assert r.model == "small"  # auto: the best model that ships
+    assert r.delta > 0.02 and all(d > 0 for d in r.by_type.values()), (r.delta, r.by_type)
+    assert Path(r.picture).stat().st_size > 0
