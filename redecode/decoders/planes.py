@@ -21,6 +21,27 @@ PLANAR_YUV_FORMATS = (
     "yuv420p12le", "yuv422p12le", "yuv444p12le", "yuv420p16le", "yuv422p16le", "yuv444p16le",
 )
 
+#: Full-range ("JPEG") formats, handed out as their plain twins with the range in the colour tags.
+JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
+
+
+def target_format(name: str, bits: int) -> str:
+    """The planar Y'CbCr format that decoded frames of pixel format ``name`` are handed out in."""
+    if name in PLANAR_YUV_FORMATS:  # handed out as they are; anything else is converted
+        return name
+    if name in JPEG_RANGE:
+        return JPEG_RANGE[name]
+    return "yuv420p10le" if bits > 8 else "yuv420p"
+
+
+def chroma_shift(pix_fmt: str) -> tuple[int, int]:
+    """(horizontal, vertical) log2 chroma subsampling of a planar format: (1, 1) for 4:2:0."""
+    if "420" in pix_fmt:
+        return (1, 1)
+    if "422" in pix_fmt:
+        return (1, 0)
+    return (0, 0)
+
 
 def sample_dtype(bit_depth: int) -> np.dtype:
     """numpy type of one sample: uint8 up to 8 bits, little-endian uint16 above."""

@@ -17,15 +17,12 @@ from .damage import DecodeStats, check_complete, is_mp4_without_index
 from .frames import ColorTags, Frame, VideoInfo
 from .metadata import (MOTION_CODECS, QP_CODECS, UNEXPORTED_B_MOTION_CODECS, empty_motion,
                        motion_grid, picture_type, qp_grid)
-from .planes import PLANAR_YUV_FORMATS, frame_planes, sample_dtype
+from .planes import JPEG_RANGE, chroma_shift, frame_planes, sample_dtype, target_format
 from .prefetch import Prefetcher
 
 log = logging.getLogger("redecode")
 
 Source = str | os.PathLike | IO[bytes]
-
-_JPEG_RANGE = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
-
 
 class DecodeError(Exception):
     """A video cannot be opened or decoded; the message is one line meant for users."""
@@ -50,15 +47,6 @@ def _check_path(path: Path) -> None:
     # only a regular file can be empty: a FIFO or a device (/dev/stdin) reports size 0
     if path.is_file() and path.stat().st_size == 0:
         raise DecodeError(f"{path}: empty file")
-
-
-def _target_format(name: str, bits: int) -> str:
-    """The planar Y'CbCr format that frames of pixel format ``name`` are handed out in."""
-    if name in PLANAR_YUV_FORMATS:  # handed out as they are; anything else is converted
-        return name
-    if name in _JPEG_RANGE:
-        return _JPEG_RANGE[name]
-    return "yuv420p10le" if bits > 8 else "yuv420p"
 
 
 class VideoReader:
@@ -152,12 +140,12 @@ class VideoReader:
         st, cc = self.stream, self.stream.codec_context
         src_fmt = first.format
         bits = max(c.bits for c in src_fmt.components) if src_fmt.components else 8
-        fmt = _target_format(src_fmt.name, bits)
+        fmt = target_format(src_fmt.name, bits)
         out_fmt = av.VideoFormat(fmt)
         bit_depth = out_fmt.components[0].bits
         rate = st.average_rate or st.guessed_rate
         color = ColorTags(
-            range=2 if src_fmt.name in _JPEG_RANGE else int(first.color_range or 0),
+            range=2 if src_fmt.name in JPEG_RANGE else int(first.color_range or 0),
             matrix=int(first.colorspace if first.colorspace is not None else 2),
             primaries=int(first.color_primaries if first.color_primaries is not None else 2),
             transfer=int(first.color_trc if first.color_trc is not None else 2),
@@ -177,7 +165,7 @@ class VideoReader:
             codec=self.codec,
             pix_fmt=fmt,
             bit_depth=bit_depth,
-            chroma_shift=_chroma_shift(fmt),
+            chroma_shift=chroma_shift(fmt),
             color=color,
             frame_count=int(st.frames) if st.frames else None,
             duration=duration,
@@ -270,7 +258,7 @@ class VideoReader:
 
     def _frame(self, raw: av.VideoFrame) -> Frame:
         info = self.info
-        if raw.format.name != info.pix_fmt and raw.format.name not in _JPEG_RANGE:
+        if raw.format.name != info.pix_fmt and raw.format.name not in JPEG_RANGE:
             raw = raw.reformat(format=info.pix_fmt)
         ptype = picture_type(raw.pict_type, raw.key_frame)
         qp = motion = None
@@ -374,14 +362,6 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _chroma_shift(pix_fmt: str) -> tuple[int, int]:
-    if "420" in pix_fmt:
-        return (1, 1)
-    if "422" in pix_fmt:
-        return (1, 0)
-    return (0, 0)
 
 
 def _reason(e: BaseException) -> str:
