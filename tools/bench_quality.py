@@ -49,7 +49,7 @@ def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
 
 
 def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, str]]], device: torch.device,
-                ablate: bool = True) -> tuple[dict, float, str]:
+                ablate: bool = True, precision: str = "fp32") -> tuple[dict, float, str]:
     """spec: a model for every clip, or {clip file: model} (each clip restored by its fold's model)."""
     engines: dict[str, tuple] = {}
 
@@ -57,7 +57,8 @@ def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, st
         s = spec if isinstance(spec, str) else spec[os.path.realpath(path)]
         if s not in engines:
             net = models.load(s, device=device)
-            engines[s] = (net, Engine(net, device), Engine(net, device, references=False))
+            engines[s] = (net, Engine(net, device, precision=precision),
+                          Engine(net, device, references=False, precision=precision))
         return engines[s]
 
     started = time.perf_counter()
@@ -68,16 +69,19 @@ def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, st
             net, with_refs, no_refs = engines_for(path)
             clip = load_clip(path)
             full.append(score_clip(clip, with_refs, with_ssim=True))
-            ablated.append(score_clip(clip, no_refs) if ablate and with_refs.references else full[-1])
+            ablated.append(score_clip(clip, no_refs) if ablate and with_refs.references else None)
             kinds.append(kind)
         for kind in KINDS:
             sel = [i for i, k in enumerate(kinds) if kind == "all" or k == kind]
             if not sel:
                 continue
             f, a = [full[i] for i in sel], [ablated[i] for i in sel]
-            psnr, ssim, noref = mean_by_type(f), mean_by_type(f, "ssim"), mean_by_type(a)
-            rows[f"{kind}/{qp}"] = {"scenes": len(sel), "psnr": psnr, "ssim": ssim, "noref": noref,
-                                    "mc_PB": psnr.get("PB", 0.0) - noref.get("PB", 0.0)}
+            psnr, ssim = mean_by_type(f), mean_by_type(f, "ssim")
+            row = {"scenes": len(sel), "psnr": psnr, "ssim": ssim}
+            if all(x is not None for x in a):  # the references were withheld in a second run
+                row["noref"] = mean_by_type(a)
+                row["mc_PB"] = psnr.get("PB", 0.0) - row["noref"].get("PB", 0.0)
+            rows[f"{kind}/{qp}"] = row
     gates = [json.dumps(n.gate.to_meta()) for n, _, _ in engines.values() if getattr(n, "gate", None)]
     gate = gates[0] if isinstance(spec, str) and gates else f"{len(gates)} held-out gates" if gates else ""
     return rows, time.perf_counter() - started, gate
@@ -99,6 +103,8 @@ def main() -> None:
     ap.add_argument("--ladder", default="data/mix/val_ladder")
     ap.add_argument("--model", nargs="+", default=["classic", "small"], help="shipped names or checkpoint paths")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16", "auto"],
+                    help="the engine's precision (as restore's --precision)")
     ap.add_argument("--no-ablation", action="store_true", help="skip the no-references runs")
     ap.add_argument("--folds", help="fit_gate.py --leave-out-sources's folds.json: held-out gates")
     ap.add_argument("--json", help="also write the figures to this JSON file")
@@ -119,21 +125,23 @@ def main() -> None:
     for spec in specs:
         name = spec if isinstance(spec, str) else f"held-out gates of {args.folds}"
         try:
-            rows, seconds, gate = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation)
+            rows, seconds, gate = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation,
+                                              args.precision)
         except models.ModelError as e:
             print(f"\nmodel {name}: skipped ({e})")
             continue
         results[name] = rows
-        print(f"\nmodel {name} ({seconds:.0f} s){'; gate ' + gate if gate else ''}")
+        print(f"\nmodel {name} ({args.precision}, {seconds:.0f} s){'; gate ' + gate if gate else ''}")
         print("| scenes | QP | ΔPSNR-Y all | I | P | B | ΔSSIM-Y all | no refs: all | no refs: P/B | refs add on P/B |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, r in rows.items():
             kind, qp = key.split("/")
-            p, n = r["psnr"], r["noref"]
-            print(f"| {KINDS[kind]} ({r['scenes']}) | {qp} | {p.get('all', float('nan')):+.3f} | "
-                  f"{p.get('I', float('nan')):+.3f} | {p.get('P', float('nan')):+.3f} | "
-                  f"{p.get('B', float('nan')):+.3f} | {r['ssim'].get('all', float('nan')):+.4f} | "
-                  f"{n.get('all', float('nan')):+.3f} | {n.get('PB', float('nan')):+.3f} | {r['mc_PB']:+.3f} |")
+            p, n = r["psnr"], r.get("noref", {})
+            cells = [p.get("all"), p.get("I"), p.get("P"), p.get("B"), r["ssim"].get("all"),
+                     n.get("all"), n.get("PB"), r.get("mc_PB")]
+            print(f"| {KINDS[kind]} ({r['scenes']}) | {qp} | "
+                  + " | ".join("-" if v is None else f"{v:+.4f}" if i == 4 else f"{v:+.3f}"
+                               for i, v in enumerate(cells)) + " |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
