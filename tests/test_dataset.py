@@ -241,3 +241,17 @@ def test_manifest_summary_leaves_lossless_clips_out_of_the_mean_psnr():
     s = summarize([rec(30.0), rec(float("inf")), rec(40.0), {"error": "x: failed"}], {}, 0)
     assert s["psnr_y_mean"] == 35.0 and s["lossless_clips"] == 1 and s["clips"] == 3
     assert s["failed"] == ["x: failed"] and json.loads(json.dumps(s, allow_nan=False))["frame_types"]["P"] == 6
+
+
+def test_encode_decode_keeps_the_mpeg4_b_motion_warning_out_of_a_build(caplog) -> None:
+    import logging
+
+    from redecode.pipeline.samples import camera_frames
+    from redecode.training.encodes import encode_decode, to_yuv420
+
+    pristine = to_yuv420(list(camera_frames(64, 48, 6, seed=1)))
+    enc = {"codec": "mpeg4", "options": {"qmin": "6", "qmax": "6", "bf": "2", "g": "6"}}
+    with caplog.at_level(logging.WARNING, logger="redecode"):
+        clip, _ = encode_decode(pristine, enc)
+    assert "B" in clip.type_letters
+    assert not [r for r in caplog.records if "carry no motion vectors" in r.getMessage()]

@@ -312,7 +312,8 @@ class VideoReader:
             self._warned_b_motion = True
             log.warning("%s: %s B-frames carry no motion vectors in FFmpeg's export (its decoder "
                         "keeps none for them); they are treated as frames without motion", self.name,
-                        "MPEG-4 Part 2" if self.codec == "mpeg4" else self.codec)
+                        "MPEG-4 Part 2" if self.codec == "mpeg4" else self.codec,
+                        extra={"redecode_event": "no_b_motion"})
 
     def _pts(self, pts: int | None) -> int:
         """The frame's pts, or one synthesised from the previous one and the frame rate."""

@@ -4,10 +4,12 @@ the glibc setting that makes CRF encodes byte-reproducible."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import logging
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import av
 import numpy as np
@@ -97,6 +99,21 @@ def to_yuv420(frames: Sequence[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray
             for rgb in frames]
 
 
+@contextlib.contextmanager
+def _quiet_b_motion() -> Iterator[None]:
+    """Drop the decoder's "B-frames carry no motion vectors" warning: a dataset build would print
+    it once per MPEG-4 clip, and docs/data.md states the fact once."""
+    def keep(record: logging.LogRecord) -> bool:
+        return getattr(record, "redecode_event", None) != "no_b_motion"
+
+    logger = logging.getLogger("redecode")
+    logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        logger.removeFilter(keep)
+
+
 def encode_decode(pristine: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], encoder: dict) -> tuple[Clip, dict]:
     """Encode yuv420p planes with the recipe's encoder (one thread), decode them with metadata.
 
@@ -113,7 +130,7 @@ def encode_decode(pristine: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
         bits, order = [], []
 
         def frames():
-            with open_video(path, metadata=True) as video:
+            with _quiet_b_motion(), open_video(path, metadata=True) as video:
                 for f in video:
                     bits.append(int(f.size_bits or 0))
                     order.append(-1 if f.decode_index is None else int(f.decode_index))
