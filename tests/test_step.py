@@ -179,3 +179,17 @@ def test_gate_fit_weighs_clips() -> None:
     assert _optimise(frames, 1)[0] == pytest.approx(0.5)
     assert _optimise(frames, 1, clip_weights=[9.0, 1.0])[0] < 0.3
     assert _optimise(frames, 1, clip_weights=[1.0, 9.0])[0] > 0.7
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the GPU path is checked on a GPU machine)")
+@pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
+def test_cuda_engine_restores_like_the_cpu(clip, precision) -> None:
+    model = _model(2)
+    cpu = [f.planes for f in restore_frames(clip_frames(clip), Engine(model, torch.device("cpu"), tile=0))]
+    gpu_engine = Engine(model, torch.device("cuda"), tile=0, precision=precision)
+    gpu = [f.planes for f in restore_frames(clip_frames(clip), gpu_engine)]
+    assert len(gpu) == len(cpu) == clip.length
+    tolerance = 1 if precision == "fp32" else 4  # code values after rounding
+    for a, b in zip(cpu, gpu):
+        for pa, pb in zip(a, b):
+            assert pa.dtype == pb.dtype and int(np.abs(pa.astype(int) - pb.astype(int)).max()) <= tolerance
