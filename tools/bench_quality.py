@@ -39,13 +39,17 @@ from bench_common import machine
 KINDS = {"video": "real video", "image": "photographs", "all": "all scenes"}
 
 
-def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
-    """QP -> [(clip file, source kind)]."""
+def by_qp(files: list[str]) -> dict[int, list[tuple[str, str]]]:
+    """Ladder clip files (``..._qpQQ.npz``) -> QP -> [(clip file, source kind)]."""
     out: dict[int, list[tuple[str, str]]] = defaultdict(list)
-    for p in sorted(glob.glob(os.path.join(path, "*_qp*.npz"))):
-        meta = read_meta(p) or {}
-        out[int(re.search(r"_qp(\d+)", p).group(1))].append((p, meta.get("source_kind", "image")))
-    return out
+    for p in files:
+        out[int(re.search(r"_qp(\d+)", p).group(1))].append((p, (read_meta(p) or {}).get("source_kind", "image")))
+    return dict(out)
+
+
+def ladder(path: str) -> dict[int, list[tuple[str, str]]]:
+    """QP -> [(clip file, source kind)] of a ladder folder."""
+    return by_qp(sorted(glob.glob(os.path.join(path, "*_qp*.npz"))))
 
 
 def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, str]]], device: torch.device,
@@ -89,13 +93,9 @@ def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, st
 
 def folds(path: str) -> tuple[dict[str, str], dict[int, list[tuple[str, str]]]]:
     """tools/fit_gate.py's folds.json -> ({clip file: model}, the ladder of those clips)."""
-    spec, scenes = {}, defaultdict(list)
-    for fold in json.loads(open(path).read()).values():
-        for clip in fold["clips"]:
-            spec[os.path.realpath(clip)] = fold["model"]
-            scenes[int(re.search(r"_qp(\d+)", clip).group(1))].append(
-                (clip, (read_meta(clip) or {}).get("source_kind", "image")))
-    return spec, dict(scenes)
+    spec = {os.path.realpath(clip): fold["model"]
+            for fold in json.loads(open(path).read()).values() for clip in fold["clips"]}
+    return spec, by_qp(list(spec))
 
 
 def main() -> None:

@@ -35,10 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     model = load(args.model)
     paths = expand_paths(args.ladder)
-    video = [(read_meta(p) or {}).get("source_kind") == "video" for p in paths]
+    metas = [read_meta(p) or {} for p in paths]
+    video = [m.get("source_kind") == "video" for m in metas]
     labels = [None] * len(paths)
     if args.leave_out_sources:
-        labels = [(read_meta(p) or {}).get("source") if v else None for p, v in zip(paths, video)]
+        labels = [m.get("source") if v else None for m, v in zip(metas, video)]
     weights = None
     if args.video_share is not None:
         if not 0 < args.video_share < 1 or all(video) or not any(video):
