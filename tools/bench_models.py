@@ -31,6 +31,7 @@ from torch import nn
 
 import contextlib
 
+from redecode.allocator import retain_freed_memory
 from redecode.models import SIZES, Candidates, ClassicNet, build, restore_step
 
 KINDS = {"I": (0, 0), "P": (1, 1), "B": (2, 2)}  # frame type code, reference lists
@@ -125,14 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-base", type=int, default=5, help="timed frames at 640x360 (base)")
     parser.add_argument("--frames-1080p", type=int, default=3, help="timed frames at 1920x1080")
     parser.add_argument("--no-cuda", action="store_true", help="skip CUDA even when available")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc's allocator as it is (the product retains freed memory)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
+    retained = not args.system_malloc and retain_freed_memory()
     devices = [torch.device("cpu")]
     if torch.cuda.is_available() and not args.no_cuda:
         devices.append(torch.device("cuda"))
     print(f"- CPU: {cpu_name()} ({os.cpu_count()} logical CPUs), torch threads: {torch.get_num_threads()}")
     print(f"- torch {torch.__version__}, Python {platform.python_version()}, {platform.system()} {platform.machine()}")
+    print(f"- allocator: {'freed memory retained (redecode.allocator)' if retained else 'system default'}")
     if len(devices) > 1:
         print(f"- CUDA: {torch.cuda.get_device_name(0)}")
     print()

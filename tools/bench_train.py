@@ -17,6 +17,7 @@ import time
 import numpy as np
 import torch
 
+from redecode.allocator import retain_freed_memory
 from redecode.models import RestorationNet
 from redecode.training.config import load_config
 from redecode.training.sampler import Sampler, expand_paths
@@ -57,12 +58,16 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=64, help="clips sampled from (all cached)")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--system-malloc", action="store_true",
+                    help="leave glibc's allocator as it is (training retains freed memory)")
+    ap.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"machine: {machine()}")
+    retained = not args.system_malloc and retain_freed_memory()
+    print(f"machine: {machine()}; allocator: {'freed memory retained' if retained else 'system default'}")
     paths = expand_paths([args.data])[: args.clips]
     for refs in (True, False):
-        for precision in ("fp32", "bf16"):
+        for precision in args.precision:
             cfg = load_config(args.config, [f"references={str(refs).lower()}", f'precision="{precision}"',
                                             "init=\"\""])
             sampler = Sampler(paths, cfg.crop, cfg.seq_len, len(paths))

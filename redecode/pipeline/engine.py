@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..allocator import retain_freed_memory
 from ..coding import FrameType, codec_family
 from ..decoders import Frame
 
@@ -141,6 +142,7 @@ class Engine:
             return
         import torch
 
+        retain_freed_memory()
         self.device = torch.device(device)
         self.precision = pick_precision(precision, self.device.type)
         self.dtype = torch.float16 if self.precision == "fp16" else torch.float32

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from ..allocator import retain_freed_memory
 from ..models import ClassicNet
 from .clips import Clip
 from .sampler import ClipTensors
@@ -66,6 +67,7 @@ class _Normal:
 
 def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False) -> ClassicNet:
     """Fit a :class:`ClassicNet` on training clips (pristine + decoded + metadata)."""
+    retain_freed_memory()
     model = ClassicNet().eval()
     cfg = model.config
     nf, _, nb, nc = model.luma.shape[:4]

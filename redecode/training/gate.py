@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..allocator import retain_freed_memory
 from ..coding import CodecFamily, FrameType
 from ..models.gate import QP_BANDS, Gate
 from .clips import Clip
@@ -54,6 +55,7 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str)
     edges = torch.tensor(QP_BANDS)
     nb = len(QP_BANDS) + 1
     frames: list[_FrameSums] = []
+    retain_freed_memory()
     for ci, clip in enumerate(tqdm(clips, desc=desc, unit="clip", file=sys.stderr, disable=not progress)):
         for step in walk_clip(model, ClipTensors.from_clip(clip)):
             with torch.no_grad():

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ..allocator import retain_freed_memory
 from ..models import ModelError, RestorationNet, load, save
 from .clips import load_clip
 from .config import TrainConfig, TrainError
@@ -77,6 +78,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
         raise TrainError("device is cuda but CUDA is not available")
     if not cfg.train:
         raise TrainError("no training clips: set train = [...] in the config or pass --data")
+    retain_freed_memory()
     threads = torch.get_num_threads()
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
