@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from redecode.models import RestorationConfig, RestorationNet
 from redecode.pipeline.engine import Engine, Packed
@@ -166,8 +167,48 @@ def test_gate_left_out_per_source_is_the_gate_fitted_without_it(training_clip) -
     assert held_out["a"] == fit_gate(_model(1), clips[1:], iterations=1)
     assert held_out["b"] == fit_gate(_model(1), [clips[0], clips[2]], iterations=1)
     # a cell only "a" has frames in: fitted without "a", it keeps alpha 1 (no frames, no change)
-    band_a = int(np.searchsorted(held_out["a"].bands, 24.0))
-    assert held_out["a"].alpha[0][0][band_a] == 1.0
+    gate_a = held_out["a"]
+    band_a = int(np.searchsorted(gate_a.bands, 24.0))
+    assert gate_a.levels == 4  # the default gate reads macroblock activity
+    assert gate_a.alpha[0][0][band_a * gate_a.levels:(band_a + 1) * gate_a.levels] == (1.0,) * gate_a.levels
+
+
+def test_macroblock_activity_reads_texture_per_macroblock() -> None:
+    from redecode.models.gate import macroblock_activity
+
+    luma = torch.full((1, 1, 18, 32), 0.5)  # 18 rows: a second, partial macroblock row
+    luma[0, 0, :16, 16:] += torch.tensor([[(i + j) % 2 for j in range(16)] for i in range(16)]) * (8 / 255)
+    decoded = torch.cat([F.pixel_unshuffle(luma, 2), torch.full((1, 2, 9, 16), 0.5)], dim=1)
+    act = macroblock_activity(decoded)
+    assert act.shape == (1, 1, 2, 2)
+    assert float(act[0, 0, 0, 0]) < 0.5 and float(act[0, 0, 1, 0]) == 0.0  # flat
+    # a +-8 checkerboard: |4 x 8| away from its edges, less along them and where it meets the flat
+    assert 20.0 < float(act[0, 0, 0, 1]) <= 32.0
+
+
+def test_activity_gate_scales_flat_and_detailed_macroblocks_apart() -> None:
+    from redecode.models import restore_step
+    from redecode.models.gate import Gate, cell_map
+
+    model = _model(3)
+    luma = torch.full((1, 1, 16, 32), 0.5)
+    luma[0, 0, :, 16:] += torch.rand(16, 16) * 0.3  # right macroblock detailed
+    decoded = torch.cat([F.pixel_unshuffle(luma, 2), torch.full((1, 2, 8, 16), 0.5)], dim=1)
+    qp = torch.full((1, 1, 1, 2), 22.0)
+    ftype = torch.tensor([0])
+    gate = Gate(((((1.0, 0.0) + (0.5, 0.5) * 4),) * 3,) * 2, activity=(8.0,))  # band 0: flat 1, detailed 0
+    assert cell_map(qp, decoded, gate.bands, gate.activity).flatten().tolist() == [0, 1]
+    with torch.no_grad():
+        full = restore_step(model, decoded, qp, ftype)
+        model.gate = gate
+        gated = restore_step(model, decoded, qp, ftype)
+    assert not torch.equal(full[..., :8], decoded[..., :8])
+    torch.testing.assert_close(gated[..., :8], full[..., :8])
+    assert torch.equal(gated[..., 8:], decoded[..., 8:].clamp(0, 1))
+    assert Gate.from_meta(gate.to_meta()) == gate
+    # a gate written before activity levels existed (no "activity" key) still loads, as one level
+    old = {"bands": [24.5, 29.5, 34.5, 39.5], "alpha": {f: {t: [1.0] * 5 for t in "IPB"} for f in ("DEBLOCKED", "MPEG")}}
+    assert Gate.from_meta(old).levels == 1
 
 
 def test_gate_fit_weighs_clips() -> None:

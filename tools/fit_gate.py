@@ -18,6 +18,7 @@ from pathlib import Path
 
 from redecode.atomic import write_text_atomic
 from redecode.models import load, save
+from redecode.models.gate import MB_ACTIVITY
 from redecode.training.clips import load_clip, read_meta
 from redecode.training.gate import fit_gate_leaving_out
 from redecode.training.sampler import expand_paths
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="also fit the gate once without each real-video source (models and folds.json here)")
     ap.add_argument("--video-share", type=float, metavar="F",
                     help="the real-video clips weigh F of the total (0-1; default: by count)")
+    ap.add_argument("--activity", nargs="*", type=float, default=list(MB_ACTIVITY), metavar="A",
+                    help="macroblock activity levels' upper edges (default %(default)s; none: QP band and "
+                         "frame type only)")
     args = ap.parse_args(argv)
     model = load(args.model)
     paths = expand_paths(args.ladder)
@@ -47,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         nv = sum(video)
         weights = [args.video_share / nv if v else (1 - args.video_share) / (len(paths) - nv) for v in video]
     gate, held_out = fit_gate_leaving_out(model, [load_clip(p) for p in paths], labels,
-                                          progress=sys.stderr.isatty(), clip_weights=weights)
+                                          progress=sys.stderr.isatty(), clip_weights=weights,
+                                          activity=args.activity)
     model.meta["gate"] = gate.to_meta()
     save(model, args.output)
     print(args.output)

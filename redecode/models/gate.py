@@ -1,7 +1,10 @@
 """The safety gate: how much of a model's correction to keep, per QP band and frame type.
 
 A model's output is ``decoded + alpha * (restored - decoded)`` with ``alpha`` in [0, 1] looked up
-per macroblock from its QP band, the frame's type and the codec family. The table is fitted by least squares on
+per macroblock from its QP band, the frame's type, the codec family and, when the gate has
+``activity`` levels, how textured the decoded macroblock is (:func:`macroblock_activity`: at low
+QP a network gains on flat blocks and loses on detailed ones, whose decode is already close).
+The table is fitted by least squares on
 validation scenes (:func:`redecode.training.gate.fit_gate`: the table that maximises their mean
 per-frame ΔPSNR-Y, so on them the output is not worse than the decode: alpha 0 where the model
 hurts), and stored in the checkpoint's ``meta["gate"]``. A user's ``--strength S`` scales it further.
@@ -13,27 +16,65 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ..coding import CodecFamily, FrameType
 
-__all__ = ["QP_BANDS", "Gate"]
+__all__ = ["MB_ACTIVITY", "QP_BANDS", "Gate", "cell_map", "macroblock_activity"]
 
 #: Upper QP of each band but the last (bands centred on the usual ladder QPs 22/27/32/37/42).
 QP_BANDS: tuple[float, ...] = (24.5, 29.5, 34.5, 39.5)
+#: Upper macroblock activity (see :func:`macroblock_activity`) of each level but the last.
+MB_ACTIVITY: tuple[float, ...] = (3.0, 8.0, 16.0)
+
+
+def macroblock_activity(decoded: Tensor) -> Tensor:
+    """Mean absolute 4-neighbour Laplacian of the decoded luma per 16x16 macroblock, in 8-bit
+    code values at any bit depth: (B, 6, h, w) packed frames -> (B, 1, ceil(2h/16), ceil(2w/16))."""
+    luma = F.pixel_shuffle(decoded[:, :4].float(), 2) * 255.0  # (B, 1, H, W)
+    y = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    lap = (4 * luma - y[..., :-2, 1:-1] - y[..., 2:, 1:-1] - y[..., 1:-1, :-2] - y[..., 1:-1, 2:]).abs()
+    h, w = lap.shape[-2:]
+    gh, gw = -(-h // 16), -(-w // 16)
+    total = F.avg_pool2d(F.pad(lap, (0, gw * 16 - w, 0, gh * 16 - h)), 16, divisor_override=1)
+    count = F.avg_pool2d(F.pad(torch.ones_like(lap[:1]), (0, gw * 16 - w, 0, gh * 16 - h)), 16, divisor_override=1)
+    return total / count
+
+
+def cell_map(qp: Tensor, decoded: Tensor | None, bands: tuple[float, ...] = QP_BANDS,
+             activity: tuple[float, ...] = ()) -> Tensor:
+    """Each macroblock's place in a gate row, band * (len(activity) + 1) + activity level:
+    (B, 1, gh, gw) long, for QP maps (B, 1, gh, gw) and the decoded frames (B, 6, h, w) (read
+    only with activity levels)."""
+    band = torch.bucketize(qp.float(), torch.tensor(bands, device=qp.device))
+    if not activity:
+        return band
+    if decoded is None:
+        raise ValueError("this gate reads the decoded frames' macroblock activity")
+    level = torch.bucketize(macroblock_activity(decoded), torch.tensor(activity, device=qp.device))
+    return band * (len(activity) + 1) + level
+
+
 TYPES = "".join(t.letter for t in FrameType)  # "IPB", in code order
 
 
 @dataclass(frozen=True)
 class Gate:
-    """alpha[family][type][band]: per codec family (see ``redecode.coding.CodecFamily``), 3 rows
-    (I, P, B) of len(bands) + 1 values in [0, 1]."""
+    """alpha[family][type][band * levels + level]: per codec family (see
+    ``redecode.coding.CodecFamily``), 3 rows (I, P, B) of (len(bands) + 1) x levels values in
+    [0, 1], levels = len(activity) + 1 (one level: the gate ignores the content)."""
 
     alpha: tuple[tuple[tuple[float, ...], ...], ...]
     bands: tuple[float, ...] = QP_BANDS
+    activity: tuple[float, ...] = ()
+
+    @property
+    def levels(self) -> int:
+        return len(self.activity) + 1
 
     def __post_init__(self) -> None:
-        n = len(self.bands) + 1
+        n = (len(self.bands) + 1) * self.levels
         if len(self.alpha) != len(CodecFamily) or any(
                 len(rows) != 3 or any(len(row) != n for row in rows) for rows in self.alpha):
             raise ValueError(f"gate needs {len(CodecFamily)} x 3 rows of {n} values, got {self.alpha!r}")
@@ -42,26 +83,30 @@ class Gate:
 
     @classmethod
     def from_meta(cls, data: Any) -> Gate:
-        """From ``meta["gate"]``: ``{"bands": [...], "alpha": {FAMILY: {"I": [...], "P": [...],
-        "B": [...]}}}`` with the family names of ``CodecFamily``."""
+        """From ``meta["gate"]``: ``{"bands": [...], "activity": [...] (optional), "alpha": {FAMILY:
+        {"I": [...], "P": [...], "B": [...]}}}`` with the family names of ``CodecFamily``."""
         if not isinstance(data, dict) or not isinstance(data.get("alpha"), dict):
             raise ValueError("gate must be a dict with an 'alpha' table")
         bands = tuple(float(b) for b in data.get("bands", QP_BANDS))
+        activity = tuple(float(a) for a in data.get("activity", ()))
         return cls(tuple(tuple(tuple(float(a) for a in data["alpha"][f.name][t]) for t in TYPES)
-                         for f in CodecFamily), bands)
+                         for f in CodecFamily), bands, activity)
 
     def to_meta(self) -> dict[str, Any]:
-        return {"bands": list(self.bands),
-                "alpha": {f.name: {t: list(row) for t, row in zip(TYPES, rows)}
-                          for f, rows in zip(CodecFamily, self.alpha)}}
+        meta: dict[str, Any] = {"bands": list(self.bands)}
+        if self.activity:
+            meta["activity"] = list(self.activity)
+        meta["alpha"] = {f.name: {t: list(row) for t, row in zip(TYPES, rows)}
+                         for f, rows in zip(CodecFamily, self.alpha)}
+        return meta
 
-    def lookup(self, qp: Tensor, frame_type: Tensor, family: Tensor | None = None) -> Tensor:
-        """Per-macroblock alpha, (B, 1, gh, gw), for QP maps (B, 1, gh, gw), types (B,) and
-        codec families (B,) (None: all 0)."""
-        table = torch.tensor(self.alpha, dtype=qp.dtype, device=qp.device)  # (families, 3, bands)
-        edges = torch.tensor(self.bands, dtype=qp.dtype, device=qp.device)
-        band = torch.bucketize(qp, edges)  # (B, 1, gh, gw)
+    def lookup(self, qp: Tensor, frame_type: Tensor, family: Tensor | None = None,
+               decoded: Tensor | None = None) -> Tensor:
+        """Per-macroblock alpha, (B, 1, gh, gw), for QP maps (B, 1, gh, gw), types (B,), codec
+        families (B,) (None: all 0) and the decoded frames (B, 6, h, w) (read only by a gate with activity levels)."""
+        table = torch.tensor(self.alpha, dtype=qp.dtype, device=qp.device)  # (families, 3, cells)
+        cell = cell_map(qp, decoded, self.bands, self.activity)  # (B, 1, gh, gw)
         fam = frame_type.new_zeros(frame_type.shape) if family is None else family
-        f = fam.long()[:, None, None, None].expand_as(band)
-        t = frame_type.long()[:, None, None, None].expand_as(band)
-        return table[f, t, band]
+        f = fam.long()[:, None, None, None].expand_as(cell)
+        t = frame_type.long()[:, None, None, None].expand_as(cell)
+        return table[f, t, cell]

@@ -81,7 +81,7 @@ def restore_step(
     out = _run(model, decoded, qp, frame_type, refs[0], refs[1], family, tile, tile_margin)
     gate: Gate | None = getattr(model, "gate", None)
     if gate is not None or strength != 1.0:
-        scale = gate.lookup(qp, frame_type, family) if gate is not None else qp.new_ones(qp.shape)
+        scale = gate.lookup(qp, frame_type, family, decoded) if gate is not None else qp.new_ones(qp.shape)
         _, _, h, w = decoded.shape
         out = decoded + (out - decoded) * dense_field(scale * strength, h, w, 8).to(out.dtype)
     return out.clamp(0.0, 1.0)

@@ -3,11 +3,12 @@
 Each clip is restored whole with the one step. For every frame, the model's own ungated luma
 correction ``c`` (restored minus decoded, with references restored by the gated model) is
 scaled by each alpha of a grid of 21 values in [0, 1], added to the decode and **rounded to the
-output's integer samples**, and the squared error against the pristine luma is summed per QP
-band (the frame's type and codec family fixed): a table of 21 errors per (frame, band). The
+output's integer samples**, and the squared error against the pristine luma is summed per cell
+of its macroblocks, QP band x activity level (the frame's type and codec family fixed): a table
+of 21 errors per (frame, cell). The
 rounding matters: at QP 22 a float correction of a few tenths of a code value that helps before
 rounding adds rounding noise after it. A frame's error for any gate table is then the sum over
-its bands, so its ΔPSNR-Y is known exactly; the table that maximises the mean per-frame
+its cells, so its ΔPSNR-Y is known exactly; the table that maximises the mean per-frame
 ΔPSNR-Y (per clip, then over clips: the figure the benchmarks report) is found cell by cell, a
 few sweeps over the cells. Fitting twice makes the references those of the gated model.
 """
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from ..allocator import retain_freed_memory
 from ..coding import CodecFamily, FrameType
-from ..models.gate import QP_BANDS, Gate
+from ..models.gate import MB_ACTIVITY, QP_BANDS, Gate, cell_map
 from .clips import Clip
 from .sampler import ClipTensors
 from .unroll import walk_clip
@@ -47,13 +48,13 @@ class _FrameSums:
     clip: int
 
 
-def _cell(family: int, kind: int, band: int, nbands: int) -> int:
-    return (family * len(FrameType) + kind) * nbands + band
+def _cell(family: int, kind: int, key: int, keys: int) -> int:
+    return (family * len(FrameType) + kind) * keys + key
 
 
-def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str) -> list[_FrameSums]:
-    edges = torch.tensor(QP_BANDS)
-    nb = len(QP_BANDS) + 1
+def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str,
+             activity: tuple[float, ...]) -> list[_FrameSums]:
+    nk = (len(QP_BANDS) + 1) * (len(activity) + 1)
     frames: list[_FrameSums] = []
     retain_freed_memory()
     for ci, clip in enumerate(tqdm(clips, desc=desc, unit="clip", file=sys.stderr, disable=not progress)):
@@ -69,12 +70,12 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str)
             gh, gw = step.qp.shape[-2:]
             h, w = c.shape
             per_mb = F.avg_pool2d(F.pad(err[:, None], (0, gw * 16 - w, 0, gh * 16 - h)), 16)[:, 0] * 256
-            band = torch.bucketize(step.qp[0, 0].float(), edges)
-            bands = torch.unique(band).tolist()
+            key = cell_map(step.qp, step.decoded, QP_BANDS, activity)[0, 0]  # (gh, gw)
+            keys = torch.unique(key).tolist()
             fam, kind = int(step.family[0]), int(step.frame_type[0])
             frames.append(_FrameSums(
-                cells=np.array([_cell(fam, kind, b, nb) for b in bands]),
-                sse=np.stack([per_mb[:, band == b].sum(dim=1).numpy() for b in bands]),
+                cells=np.array([_cell(fam, kind, k, nk) for k in keys]),
+                sse=np.stack([per_mb[:, key == k].sum(dim=1).numpy() for k in keys]),
                 ee=float((dec.round() - src.round()).square().sum()), clip=ci))
     return frames
 
@@ -110,23 +111,25 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3,
     return GRID[choice]
 
 
-def _gate(frames: list[_FrameSums], clip_weights: Sequence[float] | None) -> Gate:
-    nb = len(QP_BANDS) + 1
-    ncells = len(CodecFamily) * len(FrameType) * nb
-    alpha = _optimise(frames, ncells, clip_weights=clip_weights).reshape(len(CodecFamily), len(FrameType), nb)
-    return Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS)
+def _gate(frames: list[_FrameSums], clip_weights: Sequence[float] | None, activity: tuple[float, ...]) -> Gate:
+    nk = (len(QP_BANDS) + 1) * (len(activity) + 1)
+    ncells = len(CodecFamily) * len(FrameType) * nk
+    alpha = _optimise(frames, ncells, clip_weights=clip_weights).reshape(len(CodecFamily), len(FrameType), nk)
+    return Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS, activity)
 
 
 def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False,
-             clip_weights: Sequence[float] | None = None) -> Gate:
+             clip_weights: Sequence[float] | None = None, activity: Sequence[float] = MB_ACTIVITY) -> Gate:
     """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``;
-    ``clip_weights`` (one per clip, default equal) weigh the clips' mean gains."""
-    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress, clip_weights)[0]
+    ``clip_weights`` (one per clip, default equal) weigh the clips' mean gains; ``activity``:
+    the gate's macroblock activity levels (empty: per QP band and frame type only)."""
+    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress, clip_weights, activity)[0]
 
 
 def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequence[str | None],
                          iterations: int = 2, progress: bool = False,
-                         clip_weights: Sequence[float] | None = None) -> tuple[Gate, dict[str, Gate]]:
+                         clip_weights: Sequence[float] | None = None,
+                         activity: Sequence[float] = MB_ACTIVITY) -> tuple[Gate, dict[str, Gate]]:
     """:func:`fit_gate`, plus for each label (one per clip; None: never left out) the gate fitted
     on the other clips. Applied to a label's clips, that gate gives held-out figures for the gate
     of all clips (cross-validation by source). The left-out fits reuse the last iteration's
@@ -136,10 +139,11 @@ def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequen
     """
     model.gate = None
     gate, frames = None, []
+    levels = tuple(float(a) for a in activity)
     for it in range(iterations):
-        frames = _collect(model, clips, progress, f"fit gate {it + 1}/{iterations}")
-        gate = _gate(frames, clip_weights)
+        frames = _collect(model, clips, progress, f"fit gate {it + 1}/{iterations}", levels)
+        gate = _gate(frames, clip_weights, levels)
         model.gate = gate
-    held_out = {label: _gate([f for f in frames if labels[f.clip] != label], clip_weights)
+    held_out = {label: _gate([f for f in frames if labels[f.clip] != label], clip_weights, levels)
                 for label in sorted({g for g in labels if g is not None})}
     return gate, held_out
