@@ -65,11 +65,7 @@ def warp(x: Tensor, flow: Tensor, width: int | None = None, offset: Tensor | Non
     py = (ys + flow[:, 1]).clamp(0, h - 1)
     if offset is not None:
         px = px + offset[:, 0].float() * w
-    gx = px * (2.0 / max(total - 1, 1)) - 1.0
-    gy = py * (2.0 / max(h - 1, 1)) - 1.0
-    grid = torch.stack((gx, gy), dim=-1)
-    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
-    return out.to(x.dtype)
+    return _sample(x, px, py)
 
 
 def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -85,18 +81,9 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
     Returns:
         (B, 6 * k, h, w) warped frames, same packing.
     """
-    b, c, h, w = t.shape
-    if c % 6:
-        raise ValueError(f"packed tensors have a multiple of 6 channels, got {c}")
-    k = c // 6
-    if mask is not None:
-        vectors = vectors * mask
-    t = t.reshape(b, k, 6, h, w)
-    luma = F.pixel_shuffle(t[:, :, :4].reshape(b, 4 * k, h, w), 2)  # (B, k, 2h, 2w)
-    luma = warp(luma, dense_field(vectors, 2 * h, 2 * w, 8))
-    luma = F.pixel_unshuffle(luma, 2).reshape(b, k, 4, h, w)
-    chroma = warp(t[:, :, 4:].reshape(b, 2 * k, h, w), dense_field(vectors * 0.5, h, w, 4))
-    return torch.cat([luma, chroma.reshape(b, k, 2, h, w)], dim=2).reshape(b, c, h, w)
+    if t.shape[1] % 6:
+        raise ValueError(f"packed tensors have a multiple of 6 channels, got {t.shape[1]}")
+    return _warp_candidates([t], vectors, None, mask)
 
 
 def warp_packed_choice(frames: list[Tensor], vectors: Tensor, choice: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -114,15 +101,52 @@ def warp_packed_choice(frames: list[Tensor], vectors: Tensor, choice: Tensor, ma
     Returns:
         (B, 6 * k, h, w).
     """
+    return _warp_candidates(frames, vectors, choice, mask)
+
+
+def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | None,
+                     mask: Tensor | None) -> Tensor:
+    """:func:`warp_packed_choice`; ``choice`` None: the first (only) candidate everywhere.
+
+    The luma is sampled at full resolution (the candidates' 4 luma channels pixel-shuffled, laid
+    side by side) with a grid whose rows are already in packed order: output row ``p * h + y``,
+    column ``x`` is luma pixel (2y + p // 2, 2x + p % 2) moved by its block's vector, so the
+    result is the packed luma without unshuffling. Chroma reuses the same packed-grid field,
+    halved.
+    """
     b, c, h, w = frames[0].shape
     k = c // 6
     if mask is not None:
         vectors = vectors * mask
+    field = dense_field(vectors, h, w, 4).float()  # (B, 2, h, w): 4 packed positions per 8-pixel block
+    pick = None if choice is None else dense_field(choice.to(torch.float32), h, w, 4)[:, 0]  # (B, h, w)
+    n = len(frames)
     parts = [f.reshape(b, k, 6, h, w) for f in frames]
-    luma = torch.cat([F.pixel_shuffle(p[:, :, :4].reshape(b, 4 * k, h, w), 2) for p in parts], dim=-1)
-    chroma = torch.cat([p[:, :, 4:].reshape(b, 2 * k, h, w) for p in parts], dim=-1)
-    pick = choice.to(torch.float32)
-    luma = warp(luma, dense_field(vectors, 2 * h, 2 * w, 8), 2 * w, dense_field(pick, 2 * h, 2 * w, 8))
-    luma = F.pixel_unshuffle(luma, 2).reshape(b, k, 4, h, w)
-    chroma = warp(chroma, dense_field(vectors * 0.5, h, w, 4), w, dense_field(pick, h, w, 4))
-    return torch.cat([luma, chroma.reshape(b, k, 2, h, w)], dim=2).reshape(b, c, h, w)
+    luma = [F.pixel_shuffle(p[:, :, :4].reshape(b, 4 * k, h, w), 2) for p in parts]  # (B, k, 2h, 2w)
+    chroma = [p[:, :, 4:].reshape(b, 2 * k, h, w) for p in parts]
+    luma = luma[0] if n == 1 else torch.cat(luma, dim=-1)
+    chroma = chroma[0] if n == 1 else torch.cat(chroma, dim=-1)
+    ys = torch.arange(h, device=field.device, dtype=torch.float32).view(1, 1, h, 1)
+    xs = torch.arange(w, device=field.device, dtype=torch.float32).view(1, 1, 1, w)
+    # phase p = 2 * dy + dx of the luma pixel within its 2x2 (pixel_unshuffle's channel order)
+    dy = torch.tensor([0.0, 0.0, 1.0, 1.0], device=field.device).view(1, 4, 1, 1)
+    dx = torch.tensor([0.0, 1.0, 0.0, 1.0], device=field.device).view(1, 4, 1, 1)
+    luma_x = (2 * xs + dx + field[:, :1]).clamp(0, 2 * w - 1)  # (B, 4, h, w)
+    luma_y = (2 * ys + dy + field[:, 1:]).clamp(0, 2 * h - 1)
+    chroma_x = (xs[:, 0] + 0.5 * field[:, 0]).clamp(0, w - 1)  # (B, h, w)
+    chroma_y = (ys[:, 0] + 0.5 * field[:, 1]).clamp(0, h - 1)
+    if pick is not None:
+        luma_x = luma_x + (pick * (2 * w))[:, None]
+        chroma_x = chroma_x + pick * w
+    luma = _sample(luma, luma_x.reshape(b, 4 * h, w), luma_y.reshape(b, 4 * h, w))  # (B, k, 4h, w)
+    chroma = _sample(chroma, chroma_x, chroma_y)  # (B, 2k, h, w)
+    out = torch.cat([luma.view(b, k, 4, h, w), chroma.view(b, k, 2, h, w)], dim=2)
+    return out.view(b, c, h, w)
+
+
+def _sample(x: Tensor, px: Tensor, py: Tensor) -> Tensor:
+    """Bilinear samples of x (B, C, H, W) at pixel positions px, py (B, Ho, Wo), inside it."""
+    total, height = x.shape[-1], x.shape[-2]
+    grid = torch.stack((px * (2.0 / max(total - 1, 1)) - 1.0, py * (2.0 / max(height - 1, 1)) - 1.0), dim=-1)
+    out = F.grid_sample(x.float(), grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out.to(x.dtype)
