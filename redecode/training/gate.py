@@ -34,7 +34,7 @@ from .unroll import walk_clip
 
 __all__ = ["fit_gate", "fit_gate_leaving_out"]
 
-GRID = np.linspace(0.0, 1.0, 21)
+GRID = np.arange(21) / 20.0  # 0, 0.05, ..., 1 (each the nearest double: 0.95, not 0.9500000000000001)
 
 
 @dataclass
