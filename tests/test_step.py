@@ -209,6 +209,12 @@ def test_activity_gate_scales_flat_and_detailed_macroblocks_apart() -> None:
     # a gate written before activity levels existed (no "activity" key) still loads, as one level
     old = {"bands": [24.5, 29.5, 34.5, 39.5], "alpha": {f: {t: [1.0] * 5 for t in "IPB"} for f in ("DEBLOCKED", "MPEG")}}
     assert Gate.from_meta(old).levels == 1
+    # bench_quality's printout: one row per family and frame type, a cell per band, its levels in order
+    lines = gate.describe()
+    assert lines[0] == "alpha per macroblock activity < 8 / >= 8 in each cell"
+    assert len(lines) == 3 + 6 and lines[1].count("| QP ") == 5
+    assert lines[3] == "| DEBLOCKED | I | 1.00 0.00 | 0.50 0.50 | 0.50 0.50 | 0.50 0.50 | 0.50 0.50 |"
+    assert Gate.from_meta(old).describe()[2].startswith("| DEBLOCKED | I | 1.00 | 1.00 |")
 
 
 def test_gate_fit_weighs_clips() -> None:

@@ -8,7 +8,7 @@ gate) and compared with the pristine frames. Printed per model and QP: ΔPSNR-Y 
 decode (per frame, then per clip, then over clips) for all frames and by frame type, ΔSSIM-Y,
 and the same model with its references withheld (every frame through the intra path): what
 motion compensation adds on P/B. Rows are given for the real video alone, the photographs alone
-and all scenes. Each model's gate (alpha per QP band and frame type) is printed too.
+and all scenes. Each model's gate (alpha per QP band, frame type and macroblock activity level) is printed too.
 
     python tools/bench_quality.py --ladder data/mix/val_ladder --model classic small PATH ...
     python tools/bench_quality.py --folds runs/gate_folds/folds.json
@@ -86,9 +86,8 @@ def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, st
                 row["noref"] = mean_by_type(a)
                 row["mc_PB"] = psnr.get("PB", 0.0) - row["noref"].get("PB", 0.0)
             rows[f"{kind}/{qp}"] = row
-    gates = [json.dumps(n.gate.to_meta()) for n, _, _ in engines.values() if getattr(n, "gate", None)]
-    gate = gates[0] if isinstance(spec, str) and gates else f"{len(gates)} held-out gates" if gates else ""
-    return rows, time.perf_counter() - started, gate
+    gates = [n.gate for n, _, _ in engines.values() if getattr(n, "gate", None)]
+    return rows, time.perf_counter() - started, gates
 
 
 def folds(path: str) -> tuple[dict[str, str], dict[int, list[tuple[str, str]]]]:
@@ -125,13 +124,16 @@ def main() -> None:
     for spec in specs:
         name = spec if isinstance(spec, str) else f"held-out gates of {args.folds}"
         try:
-            rows, seconds, gate = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation,
-                                              args.precision)
+            rows, seconds, gates = bench_model(spec, scenes, torch.device(args.device), not args.no_ablation,
+                                               args.precision)
         except models.ModelError as e:
             print(f"\nmodel {name}: skipped ({e})")
             continue
         results[name] = rows
-        print(f"\nmodel {name} ({args.precision}, {seconds:.0f} s){'; gate ' + gate if gate else ''}")
+        gate = "no gate" if not gates else "its gate:" if len(gates) == 1 else f"{len(gates)} held-out gates"
+        print(f"\nmodel {name} ({args.precision}, {seconds:.0f} s); {gate}")
+        if len(gates) == 1:
+            print("\n".join(gates[0].describe()) + "\n")
         print("| scenes | QP | ΔPSNR-Y all | I | P | B | ΔSSIM-Y all | no refs: all | no refs: P/B | refs add on P/B |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for key, r in rows.items():

@@ -100,6 +100,26 @@ class Gate:
                          for f, rows in zip(CodecFamily, self.alpha)}
         return meta
 
+    def describe(self) -> list[str]:
+        """The table as markdown lines: a row per codec family and frame type, a column per QP
+        band; with activity levels each cell lists alpha from the flattest level to the most
+        detailed."""
+        edges = [f"< {self.bands[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(self.bands, self.bands[1:])]
+        edges.append(f">= {self.bands[-1]:g}")
+        lines = []
+        if self.activity:
+            cuts = [f"< {self.activity[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(self.activity, self.activity[1:])]
+            cuts.append(f">= {self.activity[-1]:g}")
+            lines.append(f"alpha per macroblock activity {' / '.join(cuts)} in each cell")
+        lines += ["| family | type | " + " | ".join(f"QP {e}" for e in edges) + " |",
+                  "|---|---|" + "---|" * len(edges)]
+        n = self.levels
+        for family, rows in zip(CodecFamily, self.alpha):
+            for kind, row in zip(TYPES, rows):
+                cells = [" ".join(f"{a:.2f}" for a in row[i * n:(i + 1) * n]) for i in range(len(edges))]
+                lines.append(f"| {family.name} | {kind} | " + " | ".join(cells) + " |")
+        return lines
+
     def lookup(self, qp: Tensor, frame_type: Tensor, family: Tensor | None = None,
                decoded: Tensor | None = None) -> Tensor:
         """Per-macroblock alpha, (B, 1, gh, gw), for QP maps (B, 1, gh, gw), types (B,), codec
