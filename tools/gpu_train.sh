@@ -37,6 +37,12 @@ else
   tune=()
 fi
 
+# small goes on from the newest CPU stage (its checkpoint travels with the tree; the shipped
+# weights come from it) at a lower peak rate instead of starting from zero
+small_init="$root/checkpoints/small_cpu_refs5/last.pt"
+small_tune=()
+if [ -f "$small_init" ]; then small_tune=(--set "init=\"$small_init\"" --set lr=1.5e-4); fi
+
 say "building clips from $pack"
 "$py" -m redecode dataset "$pack/train" --val-sources "$pack/val" -o "$out/data" --clips $clips --val-clips 0 \
   --val-ladder --ladder-scenes 1 --video-downscale 1 --codec libx264 libx264 mpeg2video mpeg4 \
@@ -47,7 +53,7 @@ data=(--train "$out/data/train/*.npz" --val "$out/data/val_ladder/*_qp37.npz" --
 "$py" -m redecode train "$root/configs/train_base_gpu.toml" "${data[@]}" --out-dir "$out/base" "${tune[@]}" \
   > "$out/base.log" 2>&1 &
 base=$!
-"$py" -m redecode train "$root/configs/train_small_gpu.toml" "${data[@]}" --out-dir "$out/small" "${tune[@]}" \
+"$py" -m redecode train "$root/configs/train_small_gpu.toml" "${data[@]}" --out-dir "$out/small" "${small_tune[@]}" "${tune[@]}" \
   > "$out/small.log" 2>&1 &
 small=$!
 wait $base && wait $small
