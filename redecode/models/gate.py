@@ -104,13 +104,10 @@ class Gate:
         """The table as markdown lines: a row per codec family and frame type, a column per QP
         band; with activity levels each cell lists alpha from the flattest level to the most
         detailed."""
-        edges = [f"< {self.bands[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(self.bands, self.bands[1:])]
-        edges.append(f">= {self.bands[-1]:g}")
+        edges = _ranges(self.bands)
         lines = []
         if self.activity:
-            cuts = [f"< {self.activity[0]:g}"] + [f"{a:g}-{b:g}" for a, b in zip(self.activity, self.activity[1:])]
-            cuts.append(f">= {self.activity[-1]:g}")
-            lines.append(f"alpha per macroblock activity {' / '.join(cuts)} in each cell")
+            lines.append(f"alpha per macroblock activity {' / '.join(_ranges(self.activity))} in each cell")
         lines += ["| family | type | " + " | ".join(f"QP {e}" for e in edges) + " |",
                   "|---|---|" + "---|" * len(edges)]
         n = self.levels
@@ -130,3 +127,9 @@ class Gate:
         f = fam.long()[:, None, None, None].expand_as(cell)
         t = frame_type.long()[:, None, None, None].expand_as(cell)
         return table[f, t, cell]
+
+
+def _ranges(edges: tuple[float, ...]) -> list[str]:
+    """Labels of the intervals that upper edges cut: (3, 8) -> ["< 3", "3-8", ">= 8"]."""
+    inner = [f"{a:g}-{b:g}" for a, b in zip(edges, edges[1:])]
+    return [f"< {edges[0]:g}", *inner, f">= {edges[-1]:g}"]

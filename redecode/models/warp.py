@@ -81,8 +81,6 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
     Returns:
         (B, 6 * k, h, w) warped frames, same packing.
     """
-    if t.shape[1] % 6:
-        raise ValueError(f"packed tensors have a multiple of 6 channels, got {t.shape[1]}")
     return _warp_candidates([t], vectors, None, mask)
 
 
@@ -115,6 +113,8 @@ def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | Non
     halved.
     """
     b, c, h, w = frames[0].shape
+    if c % 6:
+        raise ValueError(f"packed tensors have a multiple of 6 channels, got {c}")
     k = c // 6
     if mask is not None:
         vectors = vectors * mask
