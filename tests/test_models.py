@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from redecode.models import (
     motion_to_tensor, planes_to_tensor, qp_to_tensor, save, tensor_to_planes,
 )
 
-TINY = RestorationConfig(widths=(8, 12, 16), enc_blocks=(1, 1, 1), dec_blocks=(1, 1), ref_blocks=1, cond_width=8)
+TINY = RestorationConfig(widths=(8, 12, 16), enc_blocks=(1, 1, 1), dec_blocks=(1, 1), ref_blocks=1, ref_mix=1,
+                        cond_width=8)
 
 
 def _planes(rng: np.random.Generator, h: int, w: int, bit_depth: int = 8) -> tuple[np.ndarray, ...]:
@@ -175,6 +177,21 @@ def test_gradients_reach_every_parameter() -> None:
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
     assert not missing
+
+
+def test_grown_model_computes_the_same_then_trains_its_new_blocks() -> None:
+    small = RestorationNet(RestorationConfig(widths=(8, 12), enc_blocks=(1, 1), dec_blocks=(1,), cond_width=8))
+    _randomise_tail(small)
+    big = small.grown(dataclasses.replace(small.config, ref_blocks=1, ref_mix=2))
+    assert len(big.ref_blocks) == 1 and len(big.ref_mix) == 2
+    x = _inputs(2, 32, 48, 2, seed=3)
+    with torch.no_grad():
+        assert torch.equal(big(**x), small(**x))
+    big(**x).square().mean().backward()
+    assert big.ref_mix[1].conv2.weight.grad.abs().sum() > 0
+    for bad in (dataclasses.replace(small.config, cond_width=9), dataclasses.replace(big.config, ref_mix=1)):
+        with pytest.raises(ValueError, match="only more ref_blocks"):
+            big.grown(bad) if bad.ref_mix == 1 else small.grown(bad)
 
 
 def test_bad_input_shapes_raise() -> None:

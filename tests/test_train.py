@@ -178,6 +178,12 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     np.testing.assert_allclose([float(r["loss"]) for r in b], [float(r["loss"]) for r in a], rtol=1e-4)
     # a checkpoint of another model shape is refused
     assert train_main(common + ["--out-dir", str(split), "--resume", "--set", "model_widths=[8, 8]"]) == 1
+    # fine-tuning may grow the reference path (starting from the same function), nothing else
+    grown = tmp_path / "grown"
+    init = ["--set", f"init='{straight / 'model.pt'}'", "--set", "steps=2"]
+    assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_ref_mix=1"]) == 0
+    assert load(grown / "model.pt").config.ref_mix == 1
+    assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_cond_width=9"]) == 1
 
 
 # ---- clips from an encoded video -----------------------------------------------------------

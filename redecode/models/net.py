@@ -23,6 +23,7 @@ the decoded frame, so an untrained network returns its input exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 from typing import Any
@@ -80,6 +81,9 @@ class RestorationConfig:
         enc_blocks: residual blocks per scale on the way down (the last scale is the bottleneck).
         dec_blocks: residual blocks per scale on the way up, for scales 0 .. len(widths) - 2.
         ref_blocks: residual blocks of the reference encoder after its first convolution.
+        ref_mix: 1x1 residual blocks after those: per-position mixing of the reference
+            features (e.g. gating the carried correction by the residual) at about 1/60 of a
+            3x3 block's cost.
         cond_width: hidden width of the per-macroblock conditioning MLP.
     """
 
@@ -87,6 +91,7 @@ class RestorationConfig:
     enc_blocks: tuple[int, ...] = (1, 1, 2)
     dec_blocks: tuple[int, ...] = (1, 1)
     ref_blocks: int = 0
+    ref_mix: int = 0
     cond_width: int = 32
 
     def __post_init__(self) -> None:
@@ -94,7 +99,7 @@ class RestorationConfig:
             value = getattr(self, name)
             if not isinstance(value, tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
                 raise ValueError(f"{name} must be a tuple of integers, got {value!r}")
-        for name in ("ref_blocks", "cond_width"):
+        for name in ("ref_blocks", "ref_mix", "cond_width"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -102,7 +107,8 @@ class RestorationConfig:
             raise ValueError(f"widths must hold 1 to 4 positive channel counts, got {self.widths}")
         if len(self.enc_blocks) != len(self.widths) or len(self.dec_blocks) != len(self.widths) - 1:
             raise ValueError("enc_blocks needs one count per scale and dec_blocks one per scale but the last")
-        if min(self.enc_blocks + self.dec_blocks, default=0) < 0 or self.ref_blocks < 0 or self.cond_width < 1:
+        if min(self.enc_blocks + self.dec_blocks, default=0) < 0 or min(self.ref_blocks, self.ref_mix) < 0 \
+                or self.cond_width < 1:
             raise ValueError("block counts must be >= 0 and cond_width >= 1")
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,12 +162,12 @@ def _film(x: Tensor, scale_shift: Tensor) -> Tensor:
 
 
 class ResBlock(nn.Module):
-    """conv3x3 -> FiLM (optional) -> LeakyReLU -> conv3x3, plus the input."""
+    """conv -> FiLM (optional) -> LeakyReLU -> conv, plus the input (3x3 convolutions, or 1x1)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, kernel: int = 3) -> None:
         super().__init__()
-        self.conv1 = _conv(channels, channels)
-        self.conv2 = _conv(channels, channels)
+        self.conv1 = _conv(channels, channels, kernel)
+        self.conv2 = _conv(channels, channels, kernel)
 
     def forward(self, x: Tensor, scale_shift: Tensor | None = None) -> Tensor:
         y = self.conv1(x)
@@ -193,6 +199,7 @@ class RestorationNet(nn.Module):
         # current decoded (6) + block residual (6) + carried correction (6) + block mask (1)
         self.ref_head = _conv(19, c0)
         self.ref_blocks = nn.ModuleList(ResBlock(c0) for _ in range(config.ref_blocks))
+        self.ref_mix = nn.ModuleList(ResBlock(c0, 1) for _ in range(config.ref_mix))
         self.ref_tail = _conv(c0, c0, 1)
         self.enc = nn.ModuleList(
             nn.ModuleList(ResBlock(widths[k]) for _ in range(n)) for k, n in enumerate(config.enc_blocks))
@@ -216,6 +223,23 @@ class RestorationNet(nn.Module):
         self._film_sizes = [2 * widths[k] for k in film_levels]
         self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
         self.to(memory_format=torch.channels_last)
+
+    def grown(self, config: RestorationConfig) -> RestorationNet:
+        """A copy with more reference-path blocks (``ref_blocks``, ``ref_mix``) that computes the
+        same function: the added blocks' last convolutions start at zero, so they pass their
+        input through. Every other field of ``config`` must equal this model's."""
+        same = dataclasses.replace(config, ref_blocks=self.config.ref_blocks, ref_mix=self.config.ref_mix)
+        if same != self.config or config.ref_blocks < self.config.ref_blocks or config.ref_mix < self.config.ref_mix:
+            raise ValueError(f"cannot grow {self.config.to_dict()} into {config.to_dict()}: only more "
+                             "ref_blocks / ref_mix can be added")
+        model = RestorationNet(config).to(self.head.weight.device)
+        model.load_state_dict(self.state_dict(), strict=False)  # every key of self is in model
+        for blocks, kept in ((model.ref_blocks, self.config.ref_blocks), (model.ref_mix, self.config.ref_mix)):
+            for block in blocks[kept:]:
+                nn.init.zeros_(block.conv2.weight)
+                nn.init.zeros_(block.conv2.bias)
+        model.name, model.meta, model.gate = self.name, dict(self.meta), self.gate
+        return model.train(self.training)
 
     def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor,
                    family: Tensor) -> list[Tensor]:
@@ -284,7 +308,7 @@ class RestorationNet(nn.Module):
                 residual = (decoded - ref.decoded) * DIFF_GAIN
                 correction = (ref.restored - ref.decoded) * DIFF_GAIN
                 f = _act(self.ref_head(padded(torch.cat([decoded, residual, correction, mask], dim=1))))
-                for block in self.ref_blocks:
+                for block in (*self.ref_blocks, *self.ref_mix):
                     f = block(f)
                 f = self.ref_tail(f)
                 weight = padded(mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]

@@ -33,7 +33,9 @@ class TrainConfig:
     Attributes:
         model: named size to start from ("small", "base").
         model_widths, model_enc_blocks, model_dec_blocks: override the size's config (empty: keep).
-        model_ref_blocks, model_cond_width: override the size's config (-1 / 0: keep).
+        model_ref_blocks, model_ref_mix, model_cond_width: override the size's config (-1 / 0:
+            keep). With ``init``, only ``ref_blocks`` / ``ref_mix`` may differ from the init's, and
+            only upwards: the added blocks start as the identity (``RestorationNet.grown``).
         init: checkpoint (path, or a shipped model name) whose weights start the run
             (fine-tuning); empty: a fresh network.
         train, val: glob patterns of clip ``.npz`` files (relative to the working directory).
@@ -73,6 +75,7 @@ class TrainConfig:
     model_enc_blocks: tuple[int, ...] = ()
     model_dec_blocks: tuple[int, ...] = ()
     model_ref_blocks: int = -1
+    model_ref_mix: int = -1
     model_cond_width: int = 0
     init: str = ""
     train: tuple[str, ...] = ()
@@ -127,6 +130,8 @@ class TrainConfig:
                 overrides[key] = getattr(self, f"model_{key}")
         if self.model_ref_blocks >= 0:
             overrides["ref_blocks"] = self.model_ref_blocks
+        if self.model_ref_mix >= 0:
+            overrides["ref_mix"] = self.model_ref_mix
         if self.model_cond_width > 0:
             overrides["cond_width"] = self.model_cond_width
         try:

@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from ..allocator import retain_freed_memory
-from ..models import ModelError, RestorationNet, load, save
+from ..models import ModelError, RestorationConfig, RestorationNet, load, save
 from .clips import load_clip
 from .config import TrainConfig, TrainError
 from .sampler import Sampler, expand_paths
@@ -54,6 +54,13 @@ def _trim_log(path: Path, last_step: int) -> None:
         writer.writerows(rows)
 
 
+def _saved_config(ckpt: dict[str, Any]) -> RestorationConfig | None:
+    try:
+        return RestorationConfig.from_dict(ckpt.get("config"))
+    except (TypeError, ValueError):
+        return None
+
+
 def _initial_model(cfg: TrainConfig) -> RestorationNet:
     if not cfg.init:
         model = RestorationNet(cfg.model_config())
@@ -64,10 +71,12 @@ def _initial_model(cfg: TrainConfig) -> RestorationNet:
     except ModelError as exc:
         raise TrainError(f"init: {exc}") from exc
     overridden = any((cfg.model_widths, cfg.model_enc_blocks, cfg.model_dec_blocks,
-                      cfg.model_ref_blocks >= 0, cfg.model_cond_width > 0))
+                      cfg.model_ref_blocks >= 0, cfg.model_ref_mix >= 0, cfg.model_cond_width > 0))
     if overridden and cfg.model_config() != model.config:
-        raise TrainError(f"init {cfg.init} has model config {model.config.to_dict()}; "
-                         f"the model_* overrides ask for {cfg.model_config().to_dict()}")
+        try:
+            model = model.grown(cfg.model_config())
+        except ValueError as exc:
+            raise TrainError(f"init {cfg.init}: {exc}") from exc
     return model.train()
 
 
@@ -107,7 +116,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         if not last.exists():
             raise TrainError(f"nothing to resume: {last} does not exist")
         ckpt = torch.load(last, map_location="cpu", weights_only=True)
-        if ckpt.get("config") != model_config.to_dict():
+        if _saved_config(ckpt) != model_config:
             raise TrainError(f"{last} was trained with model config {ckpt.get('config')}, "
                              f"not {model_config.to_dict()}")
         model.load_state_dict(ckpt["state_dict"])
