@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from redecode.models import ClassicNet, Reference
+from redecode.models import ClassicConfig, ClassicNet, Reference
 from redecode.pipeline.engine import Engine
 from redecode.pipeline.metrics import psnr
 from redecode.pipeline.scheduler import restore_frames
@@ -15,15 +15,17 @@ from redecode.training.classic import fit_classic
 from redecode.training.validate import clip_frames
 
 
-def test_forward_is_the_features_times_the_coefficients() -> None:
+@pytest.mark.parametrize("macroblock_bands", [False, True])
+def test_forward_is_the_features_times_the_coefficients(macroblock_bands: bool) -> None:
     torch.manual_seed(0)
-    m = ClassicNet()
+    m = ClassicNet(ClassicConfig(macroblock_bands=macroblock_bands))
     m.luma.normal_(0, 0.05)
     m.chroma.normal_(0, 0.05)
     b, h, w = 2, 20, 28
     dec = torch.rand(b, 6, h, w)
     qp = torch.full((b, 1, 3, 4), 37.0)
     qp[1] = 26.0
+    qp[1, 0, 1:, 2:] = 33.0  # a second band inside frame 1, seen only with macroblock bands
     ftype = torch.tensor([1, 2])
     ref = Reference(torch.rand(b, 6, h, w), torch.rand(b, 6, h, w), (torch.rand(b, 1, 5, 7) > 0.3).float())
     with torch.no_grad():

@@ -40,11 +40,14 @@ RESIDUAL_GATE = 0.5
 
 @dataclass(frozen=True)
 class ClassicConfig:
-    """Shape of a :class:`ClassicNet`: luma taps (odd), chroma taps (odd), QP band edges."""
+    """Shape of a :class:`ClassicNet`: luma taps (odd), chroma taps (odd), QP band edges, and
+    whether a pixel's band comes from its macroblock's QP (``macroblock_bands``; adaptive
+    quantisation moves it by several steps within a frame) or from the frame's mean QP."""
 
     luma_taps: int = 5
     chroma_taps: int = 3
     bands: tuple[float, ...] = QP_BANDS
+    macroblock_bands: bool = False
 
     @property
     def classes(self) -> int:
@@ -98,24 +101,30 @@ class ClassicNet(nn.Module):
         Returns:
             ``luma_x`` (B, H, W, Fl) features of the full-resolution luma (H = 2h, W = 2w),
             ``luma_key`` (B, H, W) long: band * classes + class, ``chroma_x`` (B, 2, h, w, Fc),
-            ``chroma_key`` (B, h, w) long: the band.
+            ``chroma_key`` (B, h, w) long: the band (see ``pixel_bands``).
         """
         cfg = self.config
         b, _, h, w = decoded.shape
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         chroma = decoded[:, 4:]
         carry_l, carry_c = self._carried(decoded, l0, l1)  # (B,2,H,W), (B,2,2,h,w)
-        band = self.frame_band(qp)[:, None, None]  # (B, 1, 1)
+        band = self.pixel_bands(qp, h, w)  # (B, h, w)
+        luma_band = band.repeat_interleave(2, 1).repeat_interleave(2, 2)
         cls = self._classes(luma)
         luma_x = torch.cat([_patches(luma, cfg.luma_taps)[:, 0], luma.new_ones(b, 1, 2 * h, 2 * w), carry_l], 1)
         chroma_x = torch.cat([_patches(chroma, cfg.chroma_taps), chroma.new_ones(b, 2, 1, h, w), carry_c], 2)
-        return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": band * cfg.classes + cls,
-                "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band.expand(b, h, w)}
+        return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": luma_band * cfg.classes + cls,
+                "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band}
 
-    def frame_band(self, qp: Tensor) -> Tensor:
-        """(B,) long: the QP band of each frame's mean QP."""
+    def pixel_bands(self, qp: Tensor, h: int, w: int) -> Tensor:
+        """(B, h, w) long on the packed grid: the QP band of each macroblock's QP
+        (``macroblock_bands``) or of each frame's mean QP."""
         edges = torch.tensor(self.config.bands, dtype=torch.float32, device=qp.device)
-        return torch.bucketize(qp.float().mean(dim=(1, 2, 3)), edges)
+        if not self.config.macroblock_bands:
+            band = torch.bucketize(qp.float().mean(dim=(1, 2, 3)), edges)
+            return band[:, None, None].expand(len(band), h, w)
+        band = torch.bucketize(qp[:, 0].float().contiguous(), edges)  # (B, gh, gw)
+        return band.repeat_interleave(8, 1).repeat_interleave(8, 2)[:, :h, :w]
 
     def _classes(self, luma: Tensor) -> Tensor:
         """(B, H, W) long: direction (argmax of 4 Laplacians, summed 3x3) x activity level."""
@@ -169,8 +178,8 @@ class ClassicNet(nn.Module):
         """Restore a batch of frames: (B, 6, h, w) in, (B, 6, h, w) out (not clipped).
 
         The same sums as ``features`` times the coefficients, computed as convolutions: the 12
-        class filters of the frame's (type, band) run over the luma and each pixel keeps its
-        class's response.
+        class filters of each (type, band) present in the frame run over the luma and each
+        pixel keeps its band's and class's response.
         """
         cfg = self.config
         b, _, h, w = decoded.shape
@@ -178,24 +187,31 @@ class ClassicNet(nn.Module):
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         carry_l, carry_c = self._carried(decoded, l0, l1)
         cls = self._classes(luma)[:, None]  # (B, 1, H, W)
-        band = self.frame_band(qp)
+        band = self.pixel_bands(qp, h, w)[:, None]  # (B, 1, h, w)
+        luma_band = band.repeat_interleave(2, 2).repeat_interleave(2, 3)
         ft = frame_type.long()
         fam = ft.new_zeros(ft.shape) if family is None else family.long()
         out = []
         for i in range(b):
-            coef = self.luma[fam[i], ft[i], band[i]].to(decoded.dtype)  # (classes, Fl)
-            filt = coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt)
-            resp = F.conv2d(F.pad(luma[i:i + 1], (lt // 2,) * 4, mode="replicate"), filt)  # (1, classes, H, W)
-            extra = coef[:, lt * lt:]  # (classes, 3): bias, carried small, carried large
+            lpad = F.pad(luma[i:i + 1], (lt // 2,) * 4, mode="replicate")
+            cpad = F.pad(decoded[i:i + 1, 4:], (ct // 2,) * 4, mode="replicate")
             k = cls[i:i + 1]
-            corr = resp.gather(1, k) + extra[:, 0][k] + extra[:, 1][k] * carry_l[i:i + 1, :1] \
-                + extra[:, 2][k] * carry_l[i:i + 1, 1:]
-            cc = self.chroma[fam[i], ft[i], band[i]].to(decoded.dtype)  # (2, Fc)
-            cfilt = cc[:, :ct * ct].reshape(2, 1, ct, ct)
-            cresp = F.conv2d(F.pad(decoded[i:i + 1, 4:], (ct // 2,) * 4, mode="replicate"), cfilt, groups=2)
-            cextra = cc[:, ct * ct:]  # (2, 3)
-            ccorr = cresp + cextra[None, :, 0, None, None] + cextra[None, :, 1, None, None] * carry_c[i:i + 1, :, 0] \
-                + cextra[None, :, 2, None, None] * carry_c[i:i + 1, :, 1]
+            corr = luma.new_zeros(1, 1, 2 * h, 2 * w)
+            ccorr = decoded.new_zeros(1, 2, h, w)
+            for q in torch.unique(band[i]).tolist():
+                coef = self.luma[fam[i], ft[i], q].to(decoded.dtype)  # (classes, Fl)
+                resp = F.conv2d(lpad, coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt))  # (1, classes, H, W)
+                extra = coef[:, lt * lt:]  # (classes, 3): bias, carried small, carried large
+                part = resp.gather(1, k) + extra[:, 0][k] + extra[:, 1][k] * carry_l[i:i + 1, :1] \
+                    + extra[:, 2][k] * carry_l[i:i + 1, 1:]
+                cc = self.chroma[fam[i], ft[i], q].to(decoded.dtype)  # (2, Fc)
+                cresp = F.conv2d(cpad, cc[:, :ct * ct].reshape(2, 1, ct, ct), groups=2)
+                cextra = cc[:, ct * ct:]  # (2, 3)
+                cpart = cresp + cextra[None, :, 0, None, None] \
+                    + cextra[None, :, 1, None, None] * carry_c[i:i + 1, :, 0] \
+                    + cextra[None, :, 2, None, None] * carry_c[i:i + 1, :, 1]
+                corr = torch.where(luma_band[i:i + 1] == q, part, corr)
+                ccorr = torch.where(band[i:i + 1] == q, cpart, ccorr)
             out.append(torch.cat([F.pixel_unshuffle(corr, 2), ccorr], 1))
         return decoded + torch.cat(out)
 

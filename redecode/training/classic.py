@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..allocator import retain_freed_memory
-from ..models import ClassicNet
+from ..models import ClassicConfig, ClassicNet
 from .clips import Clip
 from .sampler import ClipTensors
 from .unroll import walk_clip
@@ -65,10 +65,11 @@ class _Normal:
         return w.float()
 
 
-def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False) -> ClassicNet:
-    """Fit a :class:`ClassicNet` on training clips (pristine + decoded + metadata)."""
+def fit_classic(clips: Sequence[Clip], passes: int = 2, progress: bool = False,
+                config: ClassicConfig = ClassicConfig(macroblock_bands=True)) -> ClassicNet:
+    """Fit a :class:`ClassicNet` of ``config`` on training clips (pristine + decoded + metadata)."""
     retain_freed_memory()
-    model = ClassicNet().eval()
+    model = ClassicNet(config).eval()
     cfg = model.config
     nf, _, nb, nc = model.luma.shape[:4]
     for p in range(passes):
