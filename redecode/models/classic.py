@@ -101,30 +101,29 @@ class ClassicNet(nn.Module):
         Returns:
             ``luma_x`` (B, H, W, Fl) features of the full-resolution luma (H = 2h, W = 2w),
             ``luma_key`` (B, H, W) long: band * classes + class, ``chroma_x`` (B, 2, h, w, Fc),
-            ``chroma_key`` (B, h, w) long: the band (see ``pixel_bands``).
+            ``chroma_key`` (B, h, w) long: the band (see ``macroblock_band``).
         """
         cfg = self.config
         b, _, h, w = decoded.shape
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         chroma = decoded[:, 4:]
         carry_l, carry_c = self._carried(decoded, l0, l1)  # (B,2,H,W), (B,2,2,h,w)
-        band = self.pixel_bands(qp, h, w)  # (B, h, w)
-        luma_band = band.repeat_interleave(2, 1).repeat_interleave(2, 2)
+        mb_band = self.macroblock_band(qp)  # (B, gh, gw)
+        band, luma_band = _spread(mb_band, 8, h, w), _spread(mb_band, 16, 2 * h, 2 * w)
         cls = self._classes(luma)
         luma_x = torch.cat([_patches(luma, cfg.luma_taps)[:, 0], luma.new_ones(b, 1, 2 * h, 2 * w), carry_l], 1)
         chroma_x = torch.cat([_patches(chroma, cfg.chroma_taps), chroma.new_ones(b, 2, 1, h, w), carry_c], 2)
         return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": luma_band * cfg.classes + cls,
                 "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band}
 
-    def pixel_bands(self, qp: Tensor, h: int, w: int) -> Tensor:
-        """(B, h, w) long on the packed grid: the QP band of each macroblock's QP
-        (``macroblock_bands``) or of each frame's mean QP."""
+    def macroblock_band(self, qp: Tensor) -> Tensor:
+        """(B, gh, gw) long: each macroblock's QP band, from its own QP (``macroblock_bands``)
+        or from its frame's mean QP."""
         edges = torch.tensor(self.config.bands, dtype=torch.float32, device=qp.device)
         if not self.config.macroblock_bands:
             band = torch.bucketize(qp.float().mean(dim=(1, 2, 3)), edges)
-            return band[:, None, None].expand(len(band), h, w)
-        band = torch.bucketize(qp[:, 0].float().contiguous(), edges)  # (B, gh, gw)
-        return band.repeat_interleave(8, 1).repeat_interleave(8, 2)[:, :h, :w]
+            return band[:, None, None].expand(qp.shape[0], *qp.shape[-2:])
+        return torch.bucketize(qp[:, 0].float().contiguous(), edges)
 
     def _classes(self, luma: Tensor) -> Tensor:
         """(B, H, W) long: direction (argmax of 4 Laplacians, summed 3x3) x activity level."""
@@ -187,8 +186,7 @@ class ClassicNet(nn.Module):
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         carry_l, carry_c = self._carried(decoded, l0, l1)
         cls = self._classes(luma)[:, None]  # (B, 1, H, W)
-        band = self.pixel_bands(qp, h, w)[:, None]  # (B, 1, h, w)
-        luma_band = band.repeat_interleave(2, 2).repeat_interleave(2, 3)
+        mb_band = self.macroblock_band(qp)  # (B, gh, gw)
         ft = frame_type.long()
         fam = ft.new_zeros(ft.shape) if family is None else family.long()
         out = []
@@ -196,9 +194,12 @@ class ClassicNet(nn.Module):
             lpad = F.pad(luma[i:i + 1], (lt // 2,) * 4, mode="replicate")
             cpad = F.pad(decoded[i:i + 1, 4:], (ct // 2,) * 4, mode="replicate")
             k = cls[i:i + 1]
-            corr = luma.new_zeros(1, 1, 2 * h, 2 * w)
-            ccorr = decoded.new_zeros(1, 2, h, w)
-            for q in torch.unique(band[i]).tolist():
+            present = torch.unique(mb_band[i]).tolist()
+            if len(present) > 1:  # each pixel keeps its own band's response
+                corr, ccorr = luma.new_zeros(1, 1, 2 * h, 2 * w), decoded.new_zeros(1, 2, h, w)
+                band = _spread(mb_band[i:i + 1], 8, h, w)[:, None]  # (1, 1, h, w)
+                luma_band = _spread(mb_band[i:i + 1], 16, 2 * h, 2 * w)[:, None]
+            for q in present:
                 coef = self.luma[fam[i], ft[i], q].to(decoded.dtype)  # (classes, Fl)
                 resp = F.conv2d(lpad, coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt))  # (1, classes, H, W)
                 extra = coef[:, lt * lt:]  # (classes, 3): bias, carried small, carried large
@@ -210,10 +211,18 @@ class ClassicNet(nn.Module):
                 cpart = cresp + cextra[None, :, 0, None, None] \
                     + cextra[None, :, 1, None, None] * carry_c[i:i + 1, :, 0] \
                     + cextra[None, :, 2, None, None] * carry_c[i:i + 1, :, 1]
-                corr = torch.where(luma_band[i:i + 1] == q, part, corr)
-                ccorr = torch.where(band[i:i + 1] == q, cpart, ccorr)
+                if len(present) == 1:
+                    corr, ccorr = part, cpart
+                else:
+                    corr = torch.where(luma_band == q, part, corr)
+                    ccorr = torch.where(band == q, cpart, ccorr)
             out.append(torch.cat([F.pixel_unshuffle(corr, 2), ccorr], 1))
         return decoded + torch.cat(out)
+
+
+def _spread(mb: Tensor, f: int, h: int, w: int) -> Tensor:
+    """(B, gh, gw) per-macroblock values -> (B, h, w), ``f`` positions per macroblock side."""
+    return mb.repeat_interleave(f, 1).repeat_interleave(f, 2)[:, :h, :w]
 
 
 def _box3(x: Tensor) -> Tensor:
