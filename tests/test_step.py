@@ -173,6 +173,44 @@ def test_gate_left_out_per_source_is_the_gate_fitted_without_it(training_clip) -
     assert gate_a.alpha[0][0][band_a * gate_a.levels:(band_a + 1) * gate_a.levels] == (1.0,) * gate_a.levels
 
 
+def test_gate_folds_file_is_read_from_any_checkout(training_clip, tmp_path) -> None:
+    """fit_gate.py --leave-out-sources writes folds.json with paths relative to its folder, so a
+    committed fold set is found by bench_quality.py from another directory and checkout."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from redecode.models import save
+    from redecode.training.clips import save_clip
+
+    tools = Path(__file__).resolve().parents[1] / "tools"
+    work = tmp_path / "checkout"
+    (work / "ladder").mkdir(parents=True)
+    for qp, source in ((24, "a"), (33, "b")):
+        clip = training_clip(f"gate{qp}.mp4", 64, 48, 6, seed=qp, speed=1.5, options={"qp": str(qp), "bf": "2"})
+        save_clip(work / "ladder" / f"{source}_qp{qp}.npz", clip, {"source_kind": "video", "source": source})
+    save(_model(1), work / "model.pt")
+    subprocess.run([sys.executable, str(tools / "fit_gate.py"), "model.pt", "--ladder", "ladder/*.npz",
+                    "-o", "gated.pt", "--leave-out-sources", "folds"], cwd=work, check=True, capture_output=True)
+    written = json.loads((work / "folds" / "folds.json").read_text())
+    assert sorted(written) == ["a", "b"]
+    assert not any(Path(f["model"]).is_absolute() or Path(f["clips"][0]).is_absolute() for f in written.values())
+    moved = shutil.move(work, tmp_path / "elsewhere")  # another checkout, read from another directory
+    code = ("import json, sys, bench_quality; spec, scenes = bench_quality.folds(sys.argv[1]); "
+            "print(json.dumps({'spec': spec, 'qps': sorted(scenes)}))")
+    out = subprocess.run([sys.executable, "-c", code, str(Path(moved) / "folds" / "folds.json")], cwd=tmp_path,
+                         env={**os.environ, "PYTHONPATH": str(tools)}, check=True,
+                         capture_output=True, text=True).stdout
+    read = json.loads(out)
+    assert read["qps"] == [24, 33]
+    for clip, model in read["spec"].items():
+        assert Path(clip).is_file() and Path(model).is_file()
+        assert Path(model).name == ("a.pt" if "a_qp24" in clip else "b.pt")
+
+
 def test_macroblock_activity_reads_texture_per_macroblock() -> None:
     from redecode.models.gate import macroblock_activity
 

@@ -91,8 +91,10 @@ def bench_model(spec: str | dict[str, str], scenes: dict[int, list[tuple[str, st
 
 
 def folds(path: str) -> tuple[dict[str, str], dict[int, list[tuple[str, str]]]]:
-    """tools/fit_gate.py's folds.json -> ({clip file: model}, the ladder of those clips)."""
-    spec = {os.path.realpath(clip): fold["model"]
+    """tools/fit_gate.py's folds.json -> ({clip file: model}, the ladder of those clips). Relative
+    paths in it are relative to the folder that holds it."""
+    base = os.path.dirname(os.path.abspath(path))
+    spec = {os.path.realpath(os.path.join(base, clip)): os.path.join(base, fold["model"])
             for fold in json.loads(open(path).read()).values() for clip in fold["clips"]}
     return spec, by_qp(list(spec))
 

@@ -3,7 +3,8 @@
     python tools/fit_gate.py runs/classic/classic.pt --ladder "data/mix/val_ladder/*.npz" -o classic.pt
 
 ``--leave-out-sources DIR`` also writes, for each real-video source of the ladder, the model with
-the gate fitted without that source's clips, and ``DIR/folds.json`` ({source: {"model", "clips"}}, absolute paths);
+the gate fitted without that source's clips, and ``DIR/folds.json`` ({source: {"model", "clips"}}, paths
+relative to DIR, so the folder can be committed and read from any checkout);
 ``tools/bench_quality.py --folds DIR/folds.json`` then restores each source's clips with the gate
 that never saw them: held-out figures for the gate of all clips.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -65,8 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             model.meta["gate_left_out"] = label
             file = out / (re.sub(r"[^A-Za-z0-9._-]+", "_", label) + ".pt")
             save(model, file)
-            folds[label] = {"model": str(file.resolve()),
-                            "clips": [str(Path(p).resolve()) for p, lab in zip(paths, labels) if lab == label]}
+            folds[label] = {"model": os.path.relpath(file, out),
+                            "clips": [os.path.relpath(p, out) for p, lab in zip(paths, labels) if lab == label]}
         write_text_atomic(out / "folds.json", json.dumps(folds, indent=2) + "\n")
         print(f"{out / 'folds.json'}: {len(folds)} sources left out in turn")
     return 0
