@@ -299,19 +299,23 @@ class RestorationNet(nn.Module):
             x = F.pad(x, pad, mode="replicate") if pad[1] or pad[3] else x
             return x.contiguous(memory_format=torch.channels_last)
 
-        x = self.head(padded(decoded))
+        current = padded(decoded)
+        x = self.head(current)
         if refs:
             fused: Tensor | float = 0.0
             total: Tensor | float = 0.0
             for ref in refs:
-                mask = dense_field(ref.mask.to(decoded.dtype), h, w, 4)
-                residual = (decoded - ref.decoded) * DIFF_GAIN
-                correction = (ref.restored - ref.decoded) * DIFF_GAIN
-                f = _act(self.ref_head(padded(torch.cat([decoded, residual, correction, mask], dim=1))))
+                # padded first: replication commutes with the differences, and every input is
+                # then channels-last, so the concatenation is the only copy
+                mask = padded(dense_field(ref.mask.to(decoded.dtype), h, w, 4))
+                ref_decoded = padded(ref.decoded)
+                residual = (current - ref_decoded) * DIFF_GAIN
+                correction = (padded(ref.restored) - ref_decoded) * DIFF_GAIN
+                f = _act(self.ref_head(torch.cat([current, residual, correction, mask], dim=1)))
                 for block in (*self.ref_blocks, *self.ref_mix):
                     f = block(f)
                 f = self.ref_tail(f)
-                weight = padded(mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]
+                weight = (mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]
                 fused = fused + f * weight
                 total = total + weight
             # a frame with neither list gets 0 / 1: its intra-path features, exactly
