@@ -62,3 +62,21 @@ def test_choice_warp_equals_warping_every_candidate_and_picking():
     pick = dense_field(choice.float(), h, w, 4).long()[:, :, None].expand(2, 1, 12, h, w)
     want = moved.gather(1, pick)[:, 0]
     torch.testing.assert_close(got, want, rtol=0, atol=1e-5)
+
+
+def test_candidates_shared_by_the_batch_may_come_once():
+    """Anchors every frame of a batch shares come with batch 1 (the engine's B-frames between
+    the same anchors): the same reference, bitwise, as the candidates repeated per frame."""
+    torch.manual_seed(3)
+    b, h, w = 3, 12, 20
+    current = torch.rand(b, 6, h, w)
+    restored = [torch.rand(1, 6, h, w) for _ in range(3)]
+    decoded = [r - 0.1 * torch.rand(1, 6, h, w) for r in restored]
+    vectors = (torch.rand(b, 2, 3, 5) - 0.5) * 10  # each frame its own vectors
+    mask = (torch.rand(b, 1, 3, 5) > 0.2).float()
+    for k in (1, 3):  # the plain warp and the block-wise choice
+        shared = select_reference(current, restored[:k], decoded[:k], vectors, mask)
+        repeated = select_reference(current, [r.expand(b, -1, -1, -1).clone() for r in restored[:k]],
+                                    [d.expand(b, -1, -1, -1).clone() for d in decoded[:k]], vectors, mask)
+        assert shared.restored.shape == (b, 6, h, w)
+        assert torch.equal(shared.restored, repeated.restored) and torch.equal(shared.decoded, repeated.decoded)

@@ -35,8 +35,9 @@ def select_reference(
 
     Args:
         current: (B, 6, h, w) the decoded frame being restored (packed).
-        restored: candidate references as restored, nearest first, each (B, 6, h, w).
-        decoded: the same candidates as decoded, each (B, 6, h, w).
+        restored: candidate references as restored, nearest first, each (B, 6, h, w), or all
+            (1, 6, h, w) when the whole batch shares them (as frames between the same anchors).
+        decoded: the same candidates as decoded, each (B, 6, h, w) or (1, 6, h, w) as ``restored``.
         vectors: (B, 2, ceil(H/8), ceil(W/8)) block vectors (dx, dy) in luma pixels.
         mask: (B, 1, ceil(H/8), ceil(W/8)) 1 where the block has a vector of this list.
 
@@ -52,7 +53,8 @@ def select_reference(
         # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling
         costs = []
         for k, d in enumerate(decoded):
-            diff = (_sample_even(F.pixel_shuffle(d[:, :4], 2), vectors * mask, h, w) - current[:, :1]).abs()
+            luma = F.pixel_shuffle(d[:, :4], 2).expand(b, -1, -1, -1)
+            diff = (_sample_even(luma, vectors * mask, h, w) - current[:, :1]).abs()
             pad = (0, gw * 4 - w, 0, gh * 4 - h)
             diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff
             costs.append(F.avg_pool2d(diff, 4) * (FARTHER_PENALTY ** k))

@@ -31,8 +31,9 @@ class Candidates:
     """One reference list of a batch: the anchors it may point into and the block vectors.
 
     Attributes:
-        restored: candidate anchors as restored, nearest first, each (B, 6, h, w).
-        decoded: the same anchors as decoded, each (B, 6, h, w).
+        restored: candidate anchors as restored, nearest first, each (B, 6, h, w), or all
+            (1, 6, h, w) when every frame of the batch has the same anchors.
+        decoded: the same anchors as decoded, shaped as ``restored``.
         vectors: (B, 2, ceil(H/8), ceil(W/8)) block vectors (dx, dy) in luma pixels.
         mask: (B, 1, ceil(H/8), ceil(W/8)) 1 where the block has a vector of this list; a frame
             whose mask is all zero does not use the list.

@@ -73,7 +73,8 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
 
     Args:
         t: (B, 6 * k, h, w) k packed frames per sample (e.g. a restored and a decoded reference
-            concatenated), each packed as ``planes_to_tensor`` does.
+            concatenated), each packed as ``planes_to_tensor`` does; batch 1 for frames that
+            every sample shares (moved by each sample's own vectors).
         vectors: (B, 2, ceil(2h/8), ceil(2w/8)) block vectors (dx, dy) in luma pixels.
         mask: optional (B, 1, gh, gw) 0/1 block mask; vectors are zeroed where it is 0 (intra
             blocks keep their co-located pixels).
@@ -91,7 +92,8 @@ def warp_packed_choice(frames: list[Tensor], vectors: Tensor, choice: Tensor, ma
     the candidates laid side by side.
 
     Args:
-        frames: K candidates, each (B, 6 * k, h, w) (packed as :func:`warp_packed` takes them).
+        frames: K candidates, each (B, 6 * k, h, w) (packed as :func:`warp_packed` takes them),
+            or all (1, 6 * k, h, w) when the whole batch shares them.
         vectors: (B, 2, ceil(2h/8), ceil(2w/8)) block vectors in luma pixels.
         choice: (B, 1, gh, gw) candidate index per block.
         mask: optional (B, 1, gh, gw) 0/1 block mask (vectors zeroed where 0).
@@ -112,7 +114,8 @@ def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | Non
     result is the packed luma without unshuffling. Chroma reuses the same packed-grid field,
     halved.
     """
-    b, c, h, w = frames[0].shape
+    nb, c, h, w = frames[0].shape  # nb: B, or 1 for candidates the batch shares
+    b = vectors.shape[0]
     if c % 6:
         raise ValueError(f"packed tensors have a multiple of 6 channels, got {c}")
     k = c // 6
@@ -121,9 +124,9 @@ def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | Non
     field = dense_field(vectors, h, w, 4).float()  # (B, 2, h, w): 4 packed positions per 8-pixel block
     pick = None if choice is None else dense_field(choice.to(torch.float32), h, w, 4)[:, 0]  # (B, h, w)
     n = len(frames)
-    parts = [f.reshape(b, k, 6, h, w) for f in frames]
-    luma = [F.pixel_shuffle(p[:, :, :4].reshape(b, 4 * k, h, w), 2) for p in parts]  # (B, k, 2h, 2w)
-    chroma = [p[:, :, 4:].reshape(b, 2 * k, h, w) for p in parts]
+    parts = [f.reshape(nb, k, 6, h, w) for f in frames]
+    luma = [F.pixel_shuffle(p[:, :, :4].reshape(nb, 4 * k, h, w), 2) for p in parts]  # (nb, k, 2h, 2w)
+    chroma = [p[:, :, 4:].reshape(nb, 2 * k, h, w) for p in parts]
     luma = luma[0] if n == 1 else torch.cat(luma, dim=-1)
     chroma = chroma[0] if n == 1 else torch.cat(chroma, dim=-1)
     ys = torch.arange(h, device=field.device, dtype=torch.float32).view(1, 1, h, 1)
@@ -138,8 +141,9 @@ def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | Non
     if pick is not None:
         luma_x = luma_x + (pick * (2 * w))[:, None]
         chroma_x = chroma_x + pick * w
-    luma = _sample(luma, luma_x.reshape(b, 4 * h, w), luma_y.reshape(b, 4 * h, w))  # (B, k, 4h, w)
-    chroma = _sample(chroma, chroma_x, chroma_y)  # (B, 2k, h, w)
+    # shared candidates are sampled through a stride-0 view: prepared once, not once per frame
+    luma = _sample(luma.expand(b, -1, -1, -1), luma_x.reshape(b, 4 * h, w), luma_y.reshape(b, 4 * h, w))
+    chroma = _sample(chroma.expand(b, -1, -1, -1), chroma_x, chroma_y)  # (B, 2k, h, w)
     out = torch.cat([luma.view(b, k, 4, h, w), chroma.view(b, k, 2, h, w)], dim=2)
     return out.view(b, c, h, w)
 

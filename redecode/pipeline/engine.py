@@ -227,10 +227,9 @@ class Engine:
                 v, k = models.motion_to_tensor(getattr(m, lst), getattr(m, f"{lst}_mask"))
             vecs.append(v)
             masks.append(k)
-        n = len(items)
-        return models.Candidates(
-            [a.restored.expand(n, *a.restored.shape) for a in anchors],
-            [a.decoded.expand(n, *a.decoded.shape) for a in anchors],
+        return models.Candidates(  # the anchors, shared by the whole batch: batch 1
+            [a.restored[None] for a in anchors],
+            [a.decoded[None] for a in anchors],
             torch.stack(vecs).to(self.device, self.dtype),
             torch.stack(masks).to(self.device, self.dtype),
         )
