@@ -266,6 +266,17 @@ def test_gate_fit_weighs_clips() -> None:
     assert _optimise(frames, 1, clip_weights=[1.0, 9.0])[0] > 0.7
 
 
+def test_gate_keeps_the_decode_where_the_correction_gains_too_little() -> None:
+    from redecode.training.gate import GRID, MIN_GAIN_DB, _FrameSums, _optimise
+
+    def cell_gaining(cell: int, db: float, clip: int) -> _FrameSums:
+        # error falls linearly with alpha, by ``db`` on the cell's pixels at alpha 1
+        return _FrameSums(np.array([cell]), (1000.0 - 1000.0 * (1 - 10 ** (-db / 10)) * GRID)[None], 1000.0, clip)
+
+    frames = [cell_gaining(0, MIN_GAIN_DB / 2, 0), cell_gaining(1, MIN_GAIN_DB * 5, 1)]
+    assert list(_optimise(frames, 2)) == [0.0, 1.0]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the GPU path is checked on a GPU machine)")
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "bf16"])
 def test_cuda_engine_restores_like_the_cpu(clip, precision) -> None:

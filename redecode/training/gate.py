@@ -10,7 +10,10 @@ rounding matters: at QP 22 a float correction of a few tenths of a code value th
 rounding adds rounding noise after it. A frame's error for any gate table is then the sum over
 its cells, so its ΔPSNR-Y is known exactly; the table that maximises the mean per-frame
 ΔPSNR-Y (per clip, then over clips: the figure the benchmarks report) is found cell by cell, a
-few sweeps over the cells. Fitting twice makes the references those of the gated model.
+few sweeps over the cells. A cell whose chosen alpha lowers the error of its own pixels by less
+than ``MIN_GAIN_DB`` keeps the decode (alpha 0): a gain that small on validation is as likely a
+loss on other footage, and cutting it costs at most that much. Fitting twice makes the
+references those of the gated model.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from .unroll import walk_clip
 __all__ = ["fit_gate", "fit_gate_leaving_out"]
 
 GRID = np.arange(21) / 20.0  # 0, 0.05, ..., 1 (each the nearest double: 0.95, not 0.9500000000000001)
+#: Least gain (dB, on the cell's own pixels) for which a cell keeps its correction.
+MIN_GAIN_DB = 0.01
 
 
 @dataclass
@@ -108,6 +113,12 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3,
                 if score > best_score + 1e-12:
                     best, best_score = k, score
             choice[cell] = best
+    for cell, idx in by_cell.items():
+        rows = [(weight[i], frames[i].sse[int(np.flatnonzero(frames[i].cells == cell)[0])]) for i in idx]
+        decode = sum(w * sse[0] for w, sse in rows)
+        kept = sum(w * sse[choice[cell]] for w, sse in rows)
+        if 10.0 * np.log10(max(decode, 1e-12) / max(kept, 1e-12)) < MIN_GAIN_DB:
+            choice[cell] = 0
     return GRID[choice]
 
 
