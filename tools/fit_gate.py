@@ -22,7 +22,7 @@ from redecode.atomic import write_text_atomic
 from redecode.models import load, save
 from redecode.models.gate import MB_ACTIVITY
 from redecode.training.clips import load_clip, read_meta
-from redecode.training.gate import fit_gate_leaving_out
+from redecode.training.gate import MIN_GAIN_DB, fit_gate_leaving_out
 from redecode.training.sampler import expand_paths
 
 
@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--activity", nargs="*", type=float, default=list(MB_ACTIVITY), metavar="A",
                     help="macroblock activity levels' upper edges (default %(default)s; none: QP band and "
                          "frame type only)")
+    ap.add_argument("--min-gain-db", type=float, default=MIN_GAIN_DB, metavar="DB",
+                    help="cells whose correction gains less than DB on their own pixels keep the decode "
+                         "(default %(default)s; 0: every cell keeps its best alpha)")
     args = ap.parse_args(argv)
     model = load(args.model)
     paths = expand_paths(args.ladder)
@@ -54,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         weights = [args.video_share / nv if v else (1 - args.video_share) / (len(paths) - nv) for v in video]
     gate, held_out = fit_gate_leaving_out(model, [load_clip(p) for p in paths], labels,
                                           progress=sys.stderr.isatty(), clip_weights=weights,
-                                          activity=args.activity)
+                                          activity=args.activity, min_gain_db=args.min_gain_db)
     model.meta["gate"] = gate.to_meta()
     save(model, args.output)
     print(args.output)

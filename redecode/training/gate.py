@@ -86,9 +86,10 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str,
 
 
 def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3,
-              clip_weights: Sequence[float] | None = None) -> np.ndarray:
+              clip_weights: Sequence[float] | None = None, min_gain_db: float = MIN_GAIN_DB) -> np.ndarray:
     """alpha per cell maximising the (weighted) mean over clips of each clip's mean per-frame
-    ΔPSNR-Y; ``clip_weights`` by clip index, default equal."""
+    ΔPSNR-Y; ``clip_weights`` by clip index, default equal; cells gaining less than
+    ``min_gain_db`` on their own pixels get alpha 0."""
     clip_sizes = np.bincount([f.clip for f in frames])
     cw = np.ones(len(clip_sizes)) if clip_weights is None else np.asarray(clip_weights, np.float64)
     weight = np.array([cw[f.clip] / clip_sizes[f.clip] for f in frames])
@@ -117,30 +118,36 @@ def _optimise(frames: list[_FrameSums], ncells: int, sweeps: int = 3,
         rows = [(weight[i], frames[i].sse[int(np.flatnonzero(frames[i].cells == cell)[0])]) for i in idx]
         decode = sum(w * sse[0] for w, sse in rows)
         kept = sum(w * sse[choice[cell]] for w, sse in rows)
-        if 10.0 * np.log10(max(decode, 1e-12) / max(kept, 1e-12)) < MIN_GAIN_DB:
+        if 10.0 * np.log10(max(decode, 1e-12) / max(kept, 1e-12)) < min_gain_db:
             choice[cell] = 0
     return GRID[choice]
 
 
-def _gate(frames: list[_FrameSums], clip_weights: Sequence[float] | None, activity: tuple[float, ...]) -> Gate:
+def _gate(frames: list[_FrameSums], clip_weights: Sequence[float] | None, activity: tuple[float, ...],
+          min_gain_db: float = MIN_GAIN_DB) -> Gate:
     nk = (len(QP_BANDS) + 1) * (len(activity) + 1)
     ncells = len(CodecFamily) * len(FrameType) * nk
-    alpha = _optimise(frames, ncells, clip_weights=clip_weights).reshape(len(CodecFamily), len(FrameType), nk)
+    alpha = _optimise(frames, ncells, clip_weights=clip_weights, min_gain_db=min_gain_db)
+    alpha = alpha.reshape(len(CodecFamily), len(FrameType), nk)
     return Gate(tuple(tuple(tuple(float(a) for a in row) for row in rows) for rows in alpha), QP_BANDS, activity)
 
 
 def fit_gate(model: nn.Module, clips: Sequence[Clip], iterations: int = 2, progress: bool = False,
-             clip_weights: Sequence[float] | None = None, activity: Sequence[float] = MB_ACTIVITY) -> Gate:
+             clip_weights: Sequence[float] | None = None, activity: Sequence[float] = MB_ACTIVITY,
+             min_gain_db: float = MIN_GAIN_DB) -> Gate:
     """Fit ``model``'s gate on ``clips`` (a validation ladder) and set it as ``model.gate``;
     ``clip_weights`` (one per clip, default equal) weigh the clips' mean gains; ``activity``:
-    the gate's macroblock activity levels (empty: per QP band and frame type only)."""
-    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress, clip_weights, activity)[0]
+    the gate's macroblock activity levels (empty: per QP band and frame type only); cells that
+    gain less than ``min_gain_db`` on their own pixels keep the decode."""
+    return fit_gate_leaving_out(model, clips, [None] * len(clips), iterations, progress, clip_weights, activity,
+                                min_gain_db)[0]
 
 
 def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequence[str | None],
                          iterations: int = 2, progress: bool = False,
                          clip_weights: Sequence[float] | None = None,
-                         activity: Sequence[float] = MB_ACTIVITY) -> tuple[Gate, dict[str, Gate]]:
+                         activity: Sequence[float] = MB_ACTIVITY,
+                         min_gain_db: float = MIN_GAIN_DB) -> tuple[Gate, dict[str, Gate]]:
     """:func:`fit_gate`, plus for each label (one per clip; None: never left out) the gate fitted
     on the other clips. Applied to a label's clips, that gate gives held-out figures for the gate
     of all clips (cross-validation by source). The left-out fits reuse the last iteration's
@@ -153,8 +160,8 @@ def fit_gate_leaving_out(model: nn.Module, clips: Sequence[Clip], labels: Sequen
     levels = tuple(float(a) for a in activity)
     for it in range(iterations):
         frames = _collect(model, clips, progress, f"fit gate {it + 1}/{iterations}", levels)
-        gate = _gate(frames, clip_weights, levels)
+        gate = _gate(frames, clip_weights, levels, min_gain_db)
         model.gate = gate
-    held_out = {label: _gate([f for f in frames if labels[f.clip] != label], clip_weights, levels)
+    held_out = {label: _gate([f for f in frames if labels[f.clip] != label], clip_weights, levels, min_gain_db)
                 for label in sorted({g for g in labels if g is not None})}
     return gate, held_out
