@@ -267,14 +267,15 @@ def test_gate_fit_weighs_clips() -> None:
 
 
 def test_gate_keeps_the_decode_where_the_correction_gains_too_little() -> None:
-    from redecode.training.gate import GRID, MIN_GAIN_DB, _FrameSums, _optimise
+    from redecode.training.gate import GRID, _FrameSums, _optimise
 
     def cell_gaining(cell: int, db: float, clip: int) -> _FrameSums:
         # error falls linearly with alpha, by ``db`` on the cell's pixels at alpha 1
         return _FrameSums(np.array([cell]), (1000.0 - 1000.0 * (1 - 10 ** (-db / 10)) * GRID)[None], 1000.0, clip)
 
-    frames = [cell_gaining(0, MIN_GAIN_DB / 2, 0), cell_gaining(1, MIN_GAIN_DB * 5, 1)]
-    assert list(_optimise(frames, 2)) == [0.0, 1.0]
+    frames = [cell_gaining(0, 0.005, 0), cell_gaining(1, 0.05, 1)]
+    assert list(_optimise(frames, 2, min_gain_db=0.01)) == [0.0, 1.0]
+    assert list(_optimise(frames, 2)) == [1.0, 1.0]  # the default keeps every cell that gains
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (the GPU path is checked on a GPU machine)")

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                          "frame type only)")
     ap.add_argument("--min-gain-db", type=float, default=MIN_GAIN_DB, metavar="DB",
                     help="cells whose correction gains less than DB on their own pixels keep the decode "
-                         "(default %(default)s; 0: every cell keeps its best alpha)")
+                         "(default %(default)s: only cells whose own error would grow)")
     args = ap.parse_args(argv)
     model = load(args.model)
     paths = expand_paths(args.ladder)

@@ -11,9 +11,10 @@ rounding adds rounding noise after it. A frame's error for any gate table is the
 its cells, so its ΔPSNR-Y is known exactly; the table that maximises the mean per-frame
 ΔPSNR-Y (per clip, then over clips: the figure the benchmarks report) is found cell by cell, a
 few sweeps over the cells. A cell whose chosen alpha lowers the error of its own pixels by less
-than ``MIN_GAIN_DB`` keeps the decode (alpha 0): a gain that small on validation is as likely a
-loss on other footage, and cutting it costs at most that much. Fitting twice makes the
-references those of the gated model.
+than ``min_gain_db`` keeps the decode (alpha 0; by default only cells whose own error would
+grow). A margin of 0.01 dB was measured and not kept: with held-out gates it cut `classic` at
+QP 37 from +0.022 to +0.002 dB on the real video (its P/B cells gain less than that on their own
+pixels and still add up). Fitting twice makes the references those of the gated model.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ __all__ = ["fit_gate", "fit_gate_leaving_out"]
 
 GRID = np.arange(21) / 20.0  # 0, 0.05, ..., 1 (each the nearest double: 0.95, not 0.9500000000000001)
 #: Least gain (dB, on the cell's own pixels) for which a cell keeps its correction.
-MIN_GAIN_DB = 0.01
+MIN_GAIN_DB = 0.0
 
 
 @dataclass
