@@ -39,7 +39,7 @@ fi
 
 # small goes on from the newest CPU stage (its checkpoint travels with the tree; the shipped
 # weights come from it) at a lower peak rate instead of starting from zero
-small_init="$root/checkpoints/small_cpu_refs7/last.pt"
+small_init="$root/checkpoints/small_cpu_refs8/last.pt"
 small_tune=()
 if [ -f "$small_init" ]; then small_tune=(--set "init=\"$small_init\"" --set lr=1.5e-4); fi
 
