@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -18,10 +19,11 @@ import torch
 
 from redecode.cli import main
 from redecode.decoders import open_video
-from redecode.pipeline.engine import Engine, Passthrough
+from redecode.pipeline.engine import Engine, Passthrough, load_model
 from redecode.pipeline.restore import partial_path, restore_file
 from redecode.pipeline.samples import camera_frames, encode_frames, make_clip
 from redecode.pipeline.scheduler import restore_frames
+from redecode.pipeline.threads import BackgroundSink, Task, TaskPool
 
 
 def frames_of(path, metadata=False):
@@ -152,6 +154,133 @@ def test_scheduler_latency_is_the_reorder_depth(clips):
         i = r.frame.index
         nxt = next((j for j in range(i, len(frames)) if frames[j].pict_type != "B"), len(frames) - 1)
         assert arrived[-1] <= nxt, (i, arrived[-1], nxt)
+
+
+class ConcurrentEngine(RecordingEngine):
+    """A recording engine whose steps take a while and check, as they start, that every
+    reference they were given is already restored (the parallel scheduler's promise)."""
+
+    def __init__(self, fail_at=None):
+        super().__init__()
+        self.done: set[int] = set()
+        self.fail_at = fail_at
+
+    def restore(self, items, l0, l1):
+        assert all(a.frame.index in self.done for a in l0 + l1)
+        if any(it.frame.index == self.fail_at for it in items):
+            raise RuntimeError(f"step failed at frame {self.fail_at}")
+        time.sleep(0.002)
+        super().restore(items, l0, l1)
+        self.done.update(it.frame.index for it in items)
+
+
+def test_parallel_scheduler_gives_every_frame_its_sequential_references(clips):
+    _, frames = frames_of(clips.h264(), metadata=True)
+    sequential = RecordingEngine()
+    list(restore_frames(iter(frames), sequential, max_batch=1))
+    parallel = ConcurrentEngine()
+    out = list(restore_frames(iter(frames), parallel, workers=2))
+    assert [r.frame.index for r in out] == list(range(len(frames)))  # display order, each once
+    assert sorted(parallel.calls) == sorted(sequential.calls)  # same frames, same references
+    assert parallel.calls != sequential.calls  # ... in another order: anchors ran ahead
+
+
+def test_parallel_scheduler_raises_a_steps_error_and_stops_its_workers(clips):
+    _, frames = frames_of(clips.h264(), metadata=True)
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="step failed at frame 5"):
+        list(restore_frames(iter(frames), ConcurrentEngine(fail_at=5), workers=2))
+    assert threading.active_count() == before
+
+
+def test_parallel_restore_matches_the_sequential_one(clips):
+    """The shipped network: B-frames one by one on two workers, or batched on one."""
+    _, frames = frames_of(clips.h264(), metadata=True)
+    engine = Engine(load_model("small", torch.device("cpu")), torch.device("cpu"))
+    threads = torch.get_num_threads()
+    a = list(restore_frames(iter(frames), engine))
+    b = list(restore_frames(iter(frames), engine, workers=2))
+    assert torch.get_num_threads() == threads  # shared out among the workers for the run only
+    for ra, rb in zip(a, b, strict=True):
+        assert ra.frame.index == rb.frame.index
+        for pa, pb in zip(ra.planes, rb.planes):  # float rounding of other batch sizes only
+            diff = np.abs(pa.astype(int) - pb.astype(int))
+            assert diff.max() <= 1 and diff.mean() < 1e-3
+
+
+def test_task_pool_runs_dependencies_first_and_passes_failures_on():
+    pool = TaskPool(2)
+    try:
+        log = []
+        gate = threading.Event()
+        a = pool.submit(Task(lambda: gate.wait(5) and log.append("a")))
+        b = pool.submit(Task(lambda: log.append("b"), deps=[a]))
+        c = pool.submit(Task(lambda: log.append("c") or 7, first=True))
+        assert pool.wait(c) == 7
+        assert log == ["c"]  # b waits for a, which waits for the gate
+        gate.set()
+        pool.wait(b)
+        assert log == ["c", "a", "b"] and a.deps == [] and a.run is None  # no chain kept alive
+
+        def boom():
+            raise ValueError("bad step")
+        d = pool.submit(Task(boom))
+        e = pool.submit(Task(lambda: log.append("e"), deps=[d]))
+        for t in (d, e):
+            with pytest.raises(ValueError, match="bad step"):
+                pool.wait(t)
+        assert "e" not in log  # a task whose dependency failed does not run
+    finally:
+        pool.close()
+
+
+class _SlowSink:
+    """Records calls in order; each write takes a while; fails on the frame named ``fail_at``."""
+
+    def __init__(self, fail_at=None):
+        self.calls, self.fail_at, self.closed = [], fail_at, False
+
+    def write(self, frame, planes):
+        time.sleep(0.01)
+        if frame == self.fail_at:
+            raise OSError(f"disk full at {frame}")
+        self.calls.append(("write", frame))
+
+    def copy_packet(self, packet):
+        self.calls.append(("packet", packet))
+
+    def close(self):
+        self.closed = True
+
+
+def test_background_sink_keeps_the_order_and_raises_the_writers_errors():
+    inner = _SlowSink()
+    sink = BackgroundSink(inner, depth=2)
+    for i in range(6):
+        sink.copy_packet(f"p{i}")
+        sink.write(i, ())
+    assert not inner.closed
+    sink.close()  # waits for every queued call, then closes the wrapped sink
+    assert inner.closed
+    assert inner.calls == [c for i in range(6) for c in (("packet", f"p{i}"), ("write", i))]
+
+    inner = _SlowSink(fail_at=2)
+    sink = BackgroundSink(inner, depth=1)
+    with pytest.raises(OSError, match="disk full at 2"):
+        for i in range(50):  # the error surfaces at a later call, not lost
+            sink.write(i, ())
+    with pytest.raises(OSError, match="disk full at 2"):
+        sink.close()
+    assert inner.calls == [("write", 0), ("write", 1)] and not inner.closed
+
+    inner = _SlowSink()
+    sink = BackgroundSink(inner, depth=8)
+    for i in range(8):
+        sink.write(i, ())
+    sink.stop()  # drops what is queued, waits for the running call; nothing runs after it
+    done = list(inner.calls)
+    time.sleep(0.05)
+    assert inner.calls == done and len(done) < 8 and not inner.closed
 
 
 # -- files ----------------------------------------------------------------------------------

@@ -305,13 +305,9 @@ class RestorationNet(nn.Module):
             fused: Tensor | float = 0.0
             total: Tensor | float = 0.0
             for ref in refs:
-                # padded first: replication commutes with the differences, and every input is
-                # then channels-last, so the concatenation is the only copy
-                mask = padded(dense_field(ref.mask.to(decoded.dtype), h, w, 4))
-                ref_decoded = padded(ref.decoded)
-                residual = (current - ref_decoded) * DIFF_GAIN
-                correction = (padded(ref.restored) - ref_decoded) * DIFF_GAIN
-                f = _act(self.ref_head(torch.cat([current, residual, correction, mask], dim=1)))
+                inputs = _reference_inputs(current, decoded, ref)
+                mask = inputs[:, -1:]
+                f = _act(self.ref_head(inputs))
                 for block in (*self.ref_blocks, *self.ref_mix):
                     f = block(f)
                 f = self.ref_tail(f)
@@ -336,6 +332,37 @@ class RestorationNet(nn.Module):
                 x = block(x, next(film))
         out = self.tail(x)[:, :, :h, :w]
         return decoded + out.contiguous()
+
+
+def _reference_inputs(current: Tensor, decoded: Tensor, ref: Reference) -> Tensor:
+    """The reference path's input, written in place into one channels-last buffer.
+
+    Args:
+        current: (B, 6, H', W') the decoded frames padded to whole macroblocks (edge replicated).
+        decoded: (B, 6, h, w) the same frames unpadded.
+        ref: the list's aligned reference.
+
+    Returns:
+        (B, 19, H', W') channels-last: current, block residual (decoded minus the moved decoded
+        reference) and carried correction (moved restored minus moved decoded reference), both
+        times ``DIFF_GAIN``, and the dense block mask; edge-replicated to H' x W' like
+        ``current`` (replication commutes with the differences, so padding once at the end is
+        exact and no input is copied on its own).
+    """
+    b, _, hp, wp = current.shape
+    h, w = decoded.shape[-2:]
+    out = torch.empty((b, 19, hp, wp), dtype=current.dtype, device=current.device,
+                      memory_format=torch.channels_last)
+    out[:, :6] = current
+    inner = out[:, :, :h, :w]
+    torch.sub(decoded, ref.decoded, out=inner[:, 6:12]).mul_(DIFF_GAIN)
+    torch.sub(ref.restored, ref.decoded, out=inner[:, 12:18]).mul_(DIFF_GAIN)
+    inner[:, 18:] = dense_field(ref.mask.to(decoded.dtype), h, w, 4)
+    if hp > h:
+        out[:, 6:, h:, :w] = out[:, 6:, h - 1:h, :w]
+    if wp > w:
+        out[:, 6:, :, w:] = out[:, 6:, :, w - 1:w]
+    return out
 
 
 def _check(name: str, t: Any, shape: tuple[int, ...]) -> None:

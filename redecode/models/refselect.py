@@ -50,23 +50,24 @@ def select_reference(
         best = warp_packed(torch.cat([restored[0], decoded[0]], dim=1), vectors, mask)
     else:
         # costs from the candidates' decoded luma alone, on every other pixel of each 8x8 block
-        # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling
-        costs = []
-        for k, d in enumerate(decoded):
-            luma = F.pixel_shuffle(d[:, :4], 2).expand(b, -1, -1, -1)
-            diff = (_sample_even(luma, vectors * mask, h, w) - current[:, :1]).abs()
-            pad = (0, gw * 4 - w, 0, gh * 4 - h)
-            diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff
-            costs.append(F.avg_pool2d(diff, 4) * (FARTHER_PENALTY ** k))
-        choice = torch.cat(costs, dim=1).argmin(dim=1, keepdim=True)  # (B, 1, gh, gw)
+        # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling;
+        # the candidates are the channels of one sampling pass (they share the vectors)
+        k = len(decoded)
+        luma = F.pixel_shuffle(torch.cat([d[:, :4] for d in decoded], dim=1), 2)  # (nb, K, H, W)
+        diff = (_sample_even(luma.expand(b, -1, -1, -1), vectors * mask, h, w) - current[:, :1]).abs()
+        pad = (0, gw * 4 - w, 0, gh * 4 - h)
+        diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff
+        penalty = torch.tensor([FARTHER_PENALTY ** i for i in range(k)], dtype=diff.dtype, device=diff.device)
+        costs = F.avg_pool2d(diff, 4) * penalty.view(1, k, 1, 1)  # (B, K, gh, gw)
+        choice = costs.argmin(dim=1, keepdim=True)  # (B, 1, gh, gw)
         best = warp_packed_choice([torch.cat([r, d], dim=1) for r, d in zip(restored, decoded)],
                                   vectors, choice, mask)
     return Reference(restored=best[:, :6], decoded=best[:, 6:], mask=mask)
 
 
 def _sample_even(luma: Tensor, vectors: Tensor, h: int, w: int) -> Tensor:
-    """The full-resolution luma (B, 1, H, W) motion-compensated at the even positions (2y, 2x)
-    only: (B, 1, h, w), each with its block's vector, bilinear, edges replicated."""
+    """Full-resolution luma planes (B, K, H, W) motion-compensated at the even positions
+    (2y, 2x) only: (B, K, h, w), each with its block's vector, bilinear, edges replicated."""
     H, W = luma.shape[-2:]
     field = dense_field(vectors, h, w, 4).float()  # packed grid: 4 positions per 8-pixel block
     ys = torch.arange(h, device=luma.device, dtype=torch.float32).view(1, h, 1) * 2

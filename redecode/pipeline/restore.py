@@ -38,6 +38,7 @@ from ..decoders import DecodeError, open_video
 from .engine import PRECISIONS, Engine, Passthrough, load_model, pick_device
 from .outputs import container_misfit
 from .scheduler import write_restored
+from .threads import BackgroundSink
 from .writer import EncodeOptions, OutputError, VideoWriter, error_reason
 
 log = logging.getLogger("redecode")
@@ -122,6 +123,15 @@ def make_engine(model: str = "auto", device: str = "auto", precision: str = "aut
         raise RestoreError(str(e)) from None
 
 
+def default_workers(engine: Engine) -> int:
+    """Restoration steps run at once: 2 for a model on a CPU with two cores or more (two
+    one-thread steps use two cores better than one two-thread step; measured in
+    docs/benchmarks.md, "Restore"), else 1 (a GPU, ``--model none``, one core)."""
+    if engine.identity or engine.device.type != "cpu" or (os.cpu_count() or 1) < 2:
+        return 1
+    return 2
+
+
 def restore_file(
     src: str | os.PathLike,
     dst: str | os.PathLike,
@@ -134,6 +144,7 @@ def restore_file(
     progress: bool | None = None,
     input_format: str | None = None,
     max_batch: int = 8,
+    workers: int | None = None,
 ) -> FileResult:
     """Restore one video file into another, keeping its other streams, timestamps and colour.
 
@@ -151,7 +162,8 @@ def restore_file(
         engine: a ready engine, to share one model over many files.
         progress: show a progress bar (default: when stderr is a terminal).
         input_format: container format of the input, when it cannot be probed.
-        max_batch: most B-frames restored in one batch.
+        max_batch: most B-frames restored in one batch (one worker).
+        workers: restoration steps run at once (None: :func:`default_workers`).
 
     Returns:
         A :class:`FileResult` with status "done" or "damaged".
@@ -184,6 +196,7 @@ def restore_file(
     started = time.perf_counter()
     others: deque = deque()
     writer: VideoWriter | None = None
+    sink: BackgroundSink | None = None
     try:
         try:
             tmp.unlink(missing_ok=True)  # left by a killed earlier run
@@ -200,17 +213,20 @@ def restore_file(
                                      video_stream_index=video.stream.index, name=str(dst))
             except OutputError as e:
                 raise OutputError(f"{dst}: {e}") from None
-            sink = _NamedSink(writer, dst)
+            named = _NamedSink(writer, dst)
+            # the encoder in a thread of its own: it overlaps the model's next frames
+            sink = BackgroundSink(named)
             bar = tqdm(total=info.frame_count, unit="frame", desc=src.name, disable=not show,
                        leave=False, dynamic_ncols=True, file=sys.stderr)
             frames = 0
             with bar:
-                for _ in write_restored(video, engine, sink, others, max_batch=max_batch):
+                for _ in write_restored(video, engine, sink, others, max_batch=max_batch,
+                                        workers=default_workers(engine) if workers is None else workers):
                     frames += 1
                     bar.update(1)
             stats = video.stats
             sink.close()
-            writer = None
+            sink = writer = None
         if frames != stats.frames:  # the scheduler's promise; never expected to fail
             raise RestoreError(f"{src}: {stats.frames} frames in, {frames} out")
         try:
@@ -218,6 +234,8 @@ def restore_file(
         except OSError as e:
             raise OutputError(f"{dst}: cannot write it ({e.strerror or e})") from None
     except BaseException:
+        if sink is not None:
+            sink.stop()  # no encode may run while the writer is aborted
         if writer is not None:
             writer.abort()
         tmp.unlink(missing_ok=True)
@@ -227,8 +245,8 @@ def restore_file(
                         input_bytes=src.stat().st_size if src.is_file() else None,
                         output_bytes=dst.stat().st_size)
     problems = [stats.describe()] if stats.incomplete else []
-    if sink.dropped:
-        problems.append(f"{sink.dropped} packet(s) of its other streams left out ({sink.why})")
+    if named.dropped:
+        problems.append(f"{named.dropped} packet(s) of its other streams left out ({named.why})")
     if problems:
         result.status, result.problem = "damaged", ", ".join(problems)
         log.warning("%s: damaged or cut short: %d frames restored into %s (%s)", src, frames,

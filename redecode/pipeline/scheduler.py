@@ -21,6 +21,7 @@ from ..coding import LIST0_CANDIDATES
 from ..decoders import Frame
 from .engine import Engine, Packed
 from .gop import is_anchor
+from .threads import Task, TaskPool
 
 
 class Sink(Protocol):
@@ -45,16 +46,22 @@ def restore_frames(
     *,
     max_batch: int = 8,
     max_waiting: int = 32,
+    workers: int = 1,
 ) -> Iterator[Restored]:
     """Restore a stream of frames; yields exactly one :class:`Restored` per input, in order.
 
     Args:
         frames: decoder frames in display order.
         engine: the model runner.
-        max_batch: most B-frames restored in one batch.
+        max_batch: most B-frames restored in one batch (one worker).
         max_waiting: B-frames held while waiting for the next anchor before they are restored
             from the past anchors alone (bounds memory and delay on odd streams).
+        workers: restoration steps run at once (see :func:`restore_in_parallel`); 1 runs them
+            one after the other in this thread, batching B-frames.
     """
+    if workers > 1:
+        yield from restore_in_parallel(frames, engine, workers=workers, max_waiting=max_waiting)
+        return
     history: deque[Packed] = deque(maxlen=LIST0_CANDIDATES)  # list-0 candidates, nearest first
     waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
 
@@ -81,6 +88,75 @@ def restore_frames(
     yield from flush_b(None)
 
 
+def restore_in_parallel(
+    frames: Iterable[Frame],
+    engine: Engine,
+    *,
+    workers: int = 2,
+    max_waiting: int = 32,
+    ahead: int = 16,
+) -> Iterator[Restored]:
+    """:func:`restore_frames` on ``workers`` threads, each frame a task of its own.
+
+    The same dependencies as the sequential order: an anchor waits for the anchors it predicts
+    from, a B-frame for those and the next anchor. So while the B-frames between two anchors
+    are restored, the chain of anchors goes on beside them (anchors run first when both are
+    ready). A frame's result does not depend on its batch-mates, so restoring B-frames one by
+    one changes nothing but the order of work. Torch's threads are shared out among the workers
+    for the run: on two cores, two one-thread steps waste less than one two-thread step.
+
+    Args:
+        frames, engine, max_waiting: as for :func:`restore_frames`.
+        workers: worker threads.
+        ahead: frames read before the oldest one not yet handed out is done (bounds memory).
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // workers))  # read by each worker at its first step
+    pool = TaskPool(workers)
+    history: deque[tuple[Packed, Task]] = deque(maxlen=LIST0_CANDIDATES)  # nearest first
+    waiting: list[Packed] = []
+    order: deque[tuple[Packed, Task]] = deque()  # display order, not yet handed out
+
+    def submit(item: Packed, l0: list[tuple[Packed, Task]], l1: list[tuple[Packed, Task]],
+               anchor: bool) -> Task:
+        def run() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            engine.restore([item], [p for p, _ in l0], [p for p, _ in l1])
+            return engine.planes(item)
+
+        return pool.submit(Task(run, deps=[t for _, t in l0 + l1], first=anchor))
+
+    def flush_b(next_anchor: tuple[Packed, Task] | None) -> None:
+        for item in waiting:
+            order.append((item, submit(item, list(history), [next_anchor] if next_anchor else [], False)))
+        waiting.clear()
+
+    def finished(block: bool) -> Iterator[Restored]:
+        while order and (block or order[0][1].done or len(order) > ahead):
+            item, task = order.popleft()
+            yield Restored(item.frame, pool.wait(task))
+
+    try:
+        for frame in frames:
+            item = engine.pack(frame)
+            if is_anchor(frame.pict_type):
+                task = submit(item, list(history) if frame.pict_type == "P" else [], [], True)
+                flush_b((item, task))
+                order.append((item, task))
+                history.appendleft((item, task))
+            else:
+                waiting.append(item)
+                if len(waiting) >= max_waiting:
+                    flush_b(None)
+            yield from finished(block=False)
+        flush_b(None)
+        yield from finished(block=True)
+    finally:
+        pool.close()
+        torch.set_num_threads(threads)
+
+
 def write_restored(
     frames: Iterable[Frame],
     engine: Engine,
@@ -88,6 +164,7 @@ def write_restored(
     pending: deque,
     *,
     max_batch: int = 8,
+    workers: int = 1,
 ) -> Iterator[Restored]:
     """Restore frames and write each to ``sink`` as soon as it is ready.
 
@@ -97,7 +174,7 @@ def write_restored(
     Yields:
         Each restored frame, once written (for counting, progress and timing).
     """
-    for out in restore_frames(frames, engine, max_batch=max_batch):
+    for out in restore_frames(frames, engine, max_batch=max_batch, workers=workers):
         while pending:
             sink.copy_packet(pending.popleft())
         sink.write(out.frame, out.planes)

@@ -16,7 +16,7 @@ from typing import IO
 import av
 import numpy as np
 
-from ..decoders import Frame, VideoInfo
+from ..decoders import Frame, VideoInfo, planes_to_frame
 
 log = logging.getLogger("redecode")
 
@@ -241,11 +241,7 @@ class VideoWriter:
 
     def write(self, frame: Frame, planes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
         """Encode one restored frame with the original frame's timestamp."""
-        vf = av.VideoFrame(self.info.width, self.info.height, self.info.pix_fmt)
-        for plane, data in zip(vf.planes, planes):
-            view = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-            view[:, : plane.width * self._dtype.itemsize] = np.ascontiguousarray(
-                data, self._dtype).view(np.uint8).reshape(plane.height, -1)
+        vf = planes_to_frame(planes, self.info.pix_fmt, self._dtype)
         vf.color_range = self.info.color.range
         if self.pix_fmt != self.info.pix_fmt:
             vf = vf.reformat(format=self.pix_fmt)
