@@ -179,6 +179,40 @@ def test_gradients_reach_every_parameter() -> None:
     assert not missing
 
 
+@pytest.mark.parametrize("size", [(37, 65), (32, 48)])
+def test_reference_inputs_equal_the_padded_concatenation_values_and_gradients(size) -> None:
+    """The reference path's input is the concatenation of its padded inputs, exactly, with the
+    same gradients under autograd; the inference path writes it into one buffer."""
+    import torch.nn.functional as F
+
+    from redecode.models.net import DIFF_GAIN, Reference, _reference_inputs
+    from redecode.models.warp import dense_field
+
+    h, w = -(-size[0] // 2), -(-size[1] // 2)
+    g = torch.Generator().manual_seed(0)
+    dec, r_res, r_dec = (torch.rand(2, 6, h, w, generator=g, requires_grad=True) for _ in range(3))
+    mask = (torch.rand(2, 1, -(-h // 4), -(-w // 4), generator=g) > 0.3).float()
+    pad = (0, -(-w // 8) * 8 - w, 0, -(-h // 8) * 8 - h)
+
+    def padded(x):
+        return F.pad(x, pad, mode="replicate") if pad[1] or pad[3] else x
+
+    current = padded(dec)
+    want = torch.cat([current, (current - padded(r_dec)) * DIFF_GAIN, (padded(r_res) - padded(r_dec)) * DIFF_GAIN,
+                      padded(dense_field(mask, h, w, 4))], dim=1)
+    got = _reference_inputs(current, dec, Reference(r_res, r_dec, mask), pad)
+    assert torch.equal(got, want)
+    weights = torch.rand(want.shape, generator=g)
+    grads_want = torch.autograd.grad((want * weights).sum(), (dec, r_res, r_dec), retain_graph=True)
+    grads_got = torch.autograd.grad((got * weights).sum(), (dec, r_res, r_dec))
+    for a, b in zip(grads_want, grads_got):
+        torch.testing.assert_close(a, b)
+    with torch.inference_mode():  # the inference path writes the differences in place
+        fast = _reference_inputs(current.detach(), dec.detach(), Reference(r_res.detach(), r_dec.detach(), mask), pad)
+    assert fast.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(fast, want.detach())
+
+
 def test_grown_model_computes_the_same_then_trains_its_new_blocks() -> None:
     small = RestorationNet(RestorationConfig(widths=(8, 12), enc_blocks=(1, 1), dec_blocks=(1,), cond_width=8))
     _randomise_tail(small)

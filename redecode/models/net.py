@@ -294,18 +294,13 @@ class RestorationNet(nn.Module):
         films = self._condition(qp, frame_type, absent if l0 is None else l0.present,
                                 absent if l1 is None else l1.present, absent if family is None else family)
         pad = (0, gw * MB - w, 0, gh * MB - h)
-
-        def padded(x: Tensor) -> Tensor:
-            x = F.pad(x, pad, mode="replicate") if pad[1] or pad[3] else x
-            return x.contiguous(memory_format=torch.channels_last)
-
-        current = padded(decoded)
+        current = _padded(decoded, pad)
         x = self.head(current)
         if refs:
             fused: Tensor | float = 0.0
             total: Tensor | float = 0.0
             for ref in refs:
-                inputs = _reference_inputs(current, decoded, ref)
+                inputs = _reference_inputs(current, decoded, ref, pad)
                 mask = inputs[:, -1:]
                 f = _act(self.ref_head(inputs))
                 for block in (*self.ref_blocks, *self.ref_mix):
@@ -334,30 +329,42 @@ class RestorationNet(nn.Module):
         return decoded + out.contiguous()
 
 
-def _reference_inputs(current: Tensor, decoded: Tensor, ref: Reference) -> Tensor:
-    """The reference path's input, written in place into one channels-last buffer.
+def _padded(x: Tensor, pad: tuple[int, int, int, int]) -> Tensor:
+    """x edge-replicated by ``pad`` (F.pad order), channels-last."""
+    x = F.pad(x, pad, mode="replicate") if pad[1] or pad[3] else x
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def _reference_inputs(current: Tensor, decoded: Tensor, ref: Reference, pad: tuple[int, int, int, int]) -> Tensor:
+    """The reference path's input: (B, 19, H', W') channels-last.
 
     Args:
         current: (B, 6, H', W') the decoded frames padded to whole macroblocks (edge replicated).
         decoded: (B, 6, h, w) the same frames unpadded.
         ref: the list's aligned reference.
+        pad: the padding from (h, w) to (H', W'), F.pad order.
 
     Returns:
-        (B, 19, H', W') channels-last: current, block residual (decoded minus the moved decoded
-        reference) and carried correction (moved restored minus moved decoded reference), both
-        times ``DIFF_GAIN``, and the dense block mask; edge-replicated to H' x W' like
-        ``current`` (replication commutes with the differences, so padding once at the end is
-        exact and no input is copied on its own).
+        current, block residual (decoded minus the moved decoded reference) and carried
+        correction (moved restored minus moved decoded reference), both times ``DIFF_GAIN``, and
+        the dense block mask, padded like ``current``. Without autograd they are written into
+        one buffer and padded once at the end (replication commutes with the differences, so
+        this is exact, and no input is copied on its own).
     """
-    b, _, hp, wp = current.shape
     h, w = decoded.shape[-2:]
+    mask = dense_field(ref.mask.to(decoded.dtype), h, w, 4)
+    if torch.is_grad_enabled():  # training: plain operations that autograd records
+        ref_decoded = _padded(ref.decoded, pad)
+        return torch.cat([current, (current - ref_decoded) * DIFF_GAIN,
+                          (_padded(ref.restored, pad) - ref_decoded) * DIFF_GAIN, _padded(mask, pad)], dim=1)
+    b, _, hp, wp = current.shape
     out = torch.empty((b, 19, hp, wp), dtype=current.dtype, device=current.device,
                       memory_format=torch.channels_last)
     out[:, :6] = current
     inner = out[:, :, :h, :w]
     torch.sub(decoded, ref.decoded, out=inner[:, 6:12]).mul_(DIFF_GAIN)
     torch.sub(ref.restored, ref.decoded, out=inner[:, 12:18]).mul_(DIFF_GAIN)
-    inner[:, 18:] = dense_field(ref.mask.to(decoded.dtype), h, w, 4)
+    inner[:, 18:] = mask
     if hp > h:
         out[:, 6:, h:, :w] = out[:, 6:, h - 1:h, :w]
     if wp > w:
