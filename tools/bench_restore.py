@@ -8,9 +8,9 @@ In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
   floor: >= 0.9 of it;
 * frames/s of ``classic``, ``small`` and ``base`` end to end (decode, model, encode) on the CPU
   (and CUDA when available), in-process, on a 24-frame clip and (``classic``, ``small``) a 96-frame
-  one: x264's look-ahead (40 frames at preset medium) holds a 24-frame clip until the file is
-  closed, so the short clip's figure includes the whole flush and the longer one is nearer what a
-  real file sees; ``small`` floors: >= 15 frames/s at 640x360 (the quality issue; 30 in the
+  one, with the default two workers and (``classic``, ``small`` on the CPU) with one: x264's
+  look-ahead (40 frames at preset medium) holds a 24-frame clip until the file is closed, so the
+  short clip's figure includes the whole flush and the longer one is nearer what a real file sees; ``small`` floors: >= 15 frames/s at 640x360 (the quality issue; 30 in the
   CPU-speed issue);
 * peak RSS of ``restore --model none`` on a short and a 4x longer clip -- floor: no growth.
 
@@ -113,11 +113,15 @@ def main() -> None:
                 spec, note = model_spec(name, tmp)
                 for dev in devices:
                     engine = make_engine(spec, dev)
+                    # the default: two one-thread workers on a CPU; one worker alongside, in the
+                    # same run, for the ratio
+                    runs = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])
                     for clip in clips[:1] if name == "base" else clips:
-                        r, t = best_time(lambda: restore_file(clip, dst, engine=engine,
-                                                              overwrite=True, progress=False), 1)
-                        print(f"  restore --model {name:5s} on {dev:4s}  {r.frames / t:7.2f} frames/s"
-                              f"   ({note}, {r.frames} frames)")
+                        for workers, label in runs:
+                            r, t = best_time(lambda: restore_file(clip, dst, engine=engine, overwrite=True,
+                                                                  progress=False, workers=workers), 1)
+                            print(f"  restore --model {name:5s} on {dev:4s}  {r.frames / t:7.2f} frames/s"
+                                  f"   ({note}, {r.frames} frames{label})")
         # memory: clips 4x and 16x longer must not need more memory
         peaks = []
         for n in (150, 600, 2400):

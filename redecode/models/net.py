@@ -297,8 +297,8 @@ class RestorationNet(nn.Module):
         current = _padded(decoded, pad)
         x = self.head(current)
         if refs:
-            fused: Tensor | float = 0.0
-            total: Tensor | float = 0.0
+            fused: Tensor | None = None
+            total: Tensor | None = None
             for ref in refs:
                 inputs = _reference_inputs(current, decoded, ref, pad)
                 mask = inputs[:, -1:]
@@ -307,10 +307,10 @@ class RestorationNet(nn.Module):
                     f = block(f)
                 f = self.ref_tail(f)
                 weight = (mask + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None]
-                fused = fused + f * weight
-                total = total + weight
+                fused = f * weight if fused is None else torch.addcmul(fused, f, weight)
+                total = weight if total is None else total + weight
             # a frame with neither list gets 0 / 1: its intra-path features, exactly
-            x = x + fused / torch.where(total > 0, total, torch.ones_like(total))
+            x = torch.addcdiv(x, fused, torch.where(total > 0, total, torch.ones_like(total)))
         x = _act(x)
 
         skips = []
