@@ -57,7 +57,7 @@ def test_choice_warp_equals_warping_every_candidate_and_picking():
     vectors = (torch.rand(2, 2, 3, 5) - 0.5) * 14  # some point outside the frame
     mask = (torch.rand(2, 1, 3, 5) > 0.2).float()
     choice = torch.randint(0, 3, (2, 1, 3, 5))
-    got = warp_packed_choice(frames, vectors, choice, mask)
+    got = warp_packed_choice([list(f.split(6, dim=1)) for f in frames], vectors, choice, mask)
     moved = torch.stack([warp_packed(f, vectors, mask) for f in frames], dim=1)  # (B, K, 12, h, w)
     pick = dense_field(choice.float(), h, w, 4).long()[:, :, None].expand(2, 1, 12, h, w)
     want = moved.gather(1, pick)[:, 0]

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .net import Reference
-from .warp import dense_field, warp_packed, warp_packed_choice
+from .warp import dense_field, warp_packed_choice
 
 __all__ = ["select_reference"]
 
@@ -47,7 +47,7 @@ def select_reference(
     b, _, h, w = current.shape
     gh, gw = mask.shape[-2:]
     if len(restored) == 1:
-        best = warp_packed(torch.cat([restored[0], decoded[0]], dim=1), vectors, mask)
+        best = warp_packed_choice([[restored[0], decoded[0]]], vectors, None, mask)
     else:
         # costs from the candidates' decoded luma alone, on every other pixel of each 8x8 block
         # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling;
@@ -60,7 +60,7 @@ def select_reference(
         penalty = torch.tensor([FARTHER_PENALTY ** i for i in range(k)], dtype=diff.dtype, device=diff.device)
         costs = F.avg_pool2d(diff, 4) * penalty.view(1, k, 1, 1)  # (B, K, gh, gw)
         choice = costs.argmin(dim=1, keepdim=True)  # (B, 1, gh, gw)
-        best = warp_packed_choice([torch.cat([r, d], dim=1) for r, d in zip(restored, decoded)],
+        best = warp_packed_choice([[r, d] for r, d in zip(restored, decoded)],
                                   vectors, choice, mask)
     return Reference(restored=best[:, :6], decoded=best[:, 6:], mask=mask)
 

@@ -82,53 +82,58 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
     Returns:
         (B, 6 * k, h, w) warped frames, same packing.
     """
-    return _warp_candidates([t], vectors, None, mask)
+    if t.shape[1] % 6:
+        raise ValueError(f"packed tensors have a multiple of 6 channels, got {t.shape[1]}")
+    return _warp_candidates([list(t.split(6, dim=1))], vectors, None, mask)
 
 
-def warp_packed_choice(frames: list[Tensor], vectors: Tensor, choice: Tensor, mask: Tensor | None = None) -> Tensor:
+def warp_packed_choice(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor | None,
+                       mask: Tensor | None = None) -> Tensor:
     """Motion-compensate packed frames, each block from the candidate ``choice`` names.
 
     The same result as warping every candidate and picking per block, in one sampling pass over
     the candidates laid side by side.
 
     Args:
-        frames: K candidates, each (B, 6 * k, h, w) (packed as :func:`warp_packed` takes them),
-            or all (1, 6 * k, h, w) when the whole batch shares them.
+        frames: K candidates, each k packed frames (B, 6, h, w) (e.g. an anchor as restored
+            and as decoded), or all (1, 6, h, w) when the whole batch shares them.
         vectors: (B, 2, ceil(2h/8), ceil(2w/8)) block vectors in luma pixels.
-        choice: (B, 1, gh, gw) candidate index per block.
+        choice: (B, 1, gh, gw) candidate index per block (None: the first candidate everywhere).
         mask: optional (B, 1, gh, gw) 0/1 block mask (vectors zeroed where 0).
 
     Returns:
-        (B, 6 * k, h, w).
+        (B, 6 * k, h, w): the k frames moved, concatenated.
     """
     return _warp_candidates(frames, vectors, choice, mask)
 
 
-def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | None,
+def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor | None,
                      mask: Tensor | None) -> Tensor:
     """:func:`warp_packed_choice`; ``choice`` None: the first (only) candidate everywhere.
 
-    The luma is sampled at full resolution (the candidates' 4 luma channels pixel-shuffled, laid
-    side by side) with a grid whose rows are already in packed order: output row ``p * h + y``,
-    column ``x`` is luma pixel (2y + p // 2, 2x + p % 2) moved by its block's vector, so the
-    result is the packed luma without unshuffling. Chroma reuses the same packed-grid field,
-    halved.
+    The luma is sampled at full resolution (the candidates' 4 luma channels pixel-shuffled and
+    written side by side into one buffer) with a grid whose rows are already in packed order:
+    output row ``p * h + y``, column ``x`` is luma pixel (2y + p // 2, 2x + p % 2) moved by its
+    block's vector, so the result is the packed luma without unshuffling. Chroma reuses the same
+    packed-grid field, halved.
     """
-    nb, c, h, w = frames[0].shape  # nb: B, or 1 for candidates the batch shares
+    nb, c, h, w = frames[0][0].shape  # nb: B, or 1 for candidates the batch shares
     b = vectors.shape[0]
-    if c % 6:
-        raise ValueError(f"packed tensors have a multiple of 6 channels, got {c}")
-    k = c // 6
+    k = len(frames[0])
+    if c != 6 or any(len(f) != k or any(t.shape != frames[0][0].shape for t in f) for f in frames):
+        raise ValueError("every candidate must be the same number of packed (B, 6, h, w) frames")
     if mask is not None:
         vectors = vectors * mask
     field = dense_field(vectors, h, w, 4).float()  # (B, 2, h, w): 4 packed positions per 8-pixel block
     pick = None if choice is None else dense_field(choice.to(torch.float32), h, w, 4)[:, 0]  # (B, h, w)
     n = len(frames)
-    parts = [f.reshape(nb, k, 6, h, w) for f in frames]
-    luma = [F.pixel_shuffle(p[:, :, :4].reshape(nb, 4 * k, h, w), 2) for p in parts]  # (nb, k, 2h, 2w)
-    chroma = [p[:, :, 4:].reshape(nb, 2 * k, h, w) for p in parts]
-    luma = luma[0] if n == 1 else torch.cat(luma, dim=-1)
-    chroma = chroma[0] if n == 1 else torch.cat(chroma, dim=-1)
+    ref = frames[0][0]
+    luma = ref.new_empty((nb, k, 2 * h, n * 2 * w))  # candidates side by side
+    chroma = ref.new_empty((nb, 2 * k, h, n * w))
+    for j, frame in enumerate(frames):
+        for i, t in enumerate(frame):
+            luma[:, i, :, j * 2 * w:(j + 1) * 2 * w] = F.pixel_shuffle(t[:, :4], 2)[:, 0]
+            chroma[:, 2 * i:2 * i + 2, :, j * w:(j + 1) * w] = t[:, 4:]
     ys = torch.arange(h, device=field.device, dtype=torch.float32).view(1, 1, h, 1)
     xs = torch.arange(w, device=field.device, dtype=torch.float32).view(1, 1, 1, w)
     # phase p = 2 * dy + dx of the luma pixel within its 2x2 (pixel_unshuffle's channel order)
@@ -145,7 +150,7 @@ def _warp_candidates(frames: list[Tensor], vectors: Tensor, choice: Tensor | Non
     luma = _sample(luma.expand(b, -1, -1, -1), luma_x.reshape(b, 4 * h, w), luma_y.reshape(b, 4 * h, w))
     chroma = _sample(chroma.expand(b, -1, -1, -1), chroma_x, chroma_y)  # (B, 2k, h, w)
     out = torch.cat([luma.view(b, k, 4, h, w), chroma.view(b, k, 2, h, w)], dim=2)
-    return out.view(b, c, h, w)
+    return out.view(b, 6 * k, h, w)
 
 
 def _sample(x: Tensor, px: Tensor, py: Tensor) -> Tensor:
