@@ -196,7 +196,7 @@ def restore_file(
     started = time.perf_counter()
     others: deque = deque()
     writer: VideoWriter | None = None
-    sink: BackgroundSink | None = None
+    sink: BackgroundSink | _NamedSink | None = None
     try:
         try:
             tmp.unlink(missing_ok=True)  # left by a killed earlier run
@@ -214,8 +214,9 @@ def restore_file(
             except OutputError as e:
                 raise OutputError(f"{dst}: {e}") from None
             named = _NamedSink(writer, dst)
-            # the encoder in a thread of its own: it overlaps the model's next frames
-            sink = BackgroundSink(named)
+            # with a model, the encoder in a thread of its own overlaps the model's next frames;
+            # without one there is nothing to overlap, and the hand-over only costs
+            sink = named if engine.identity else BackgroundSink(named)
             bar = tqdm(total=info.frame_count, unit="frame", desc=src.name, disable=not show,
                        leave=False, dynamic_ncols=True, file=sys.stderr)
             frames = 0
@@ -234,7 +235,7 @@ def restore_file(
         except OSError as e:
             raise OutputError(f"{dst}: cannot write it ({e.strerror or e})") from None
     except BaseException:
-        if sink is not None:
+        if isinstance(sink, BackgroundSink):
             sink.stop()  # no encode may run while the writer is aborted
         if writer is not None:
             writer.abort()
