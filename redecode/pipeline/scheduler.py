@@ -6,6 +6,10 @@ together in one batch from both, and leave before it. So a frame leaves as soon 
 depends on is restored (the delay is the stream's run of B-frames), and only the last few
 restored anchors (3 by default) are kept, whatever the video's length. See ``gop.py`` for why
 list 0 / list 1 are the nearest anchors.
+
+On a CPU, ``restore`` runs the same dependencies on two one-thread workers
+(:func:`restore_in_parallel`): the chain of anchors goes on while the B-frames between the last
+two are restored beside it, and frames still leave in display order.
 """
 
 from __future__ import annotations
