@@ -14,6 +14,7 @@ two are restored beside it, and frames still leave in display order.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,6 +45,48 @@ class Restored:
     planes: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
+@dataclass
+class _Step:
+    """One restoration step: frames that share their references (see ``Engine.restore``)."""
+
+    items: list[Packed]
+    l0: list[Packed]
+    l1: list[Packed]
+
+
+def _plan(frames: Iterable[Frame], engine: Engine, max_batch: int,
+          max_waiting: int) -> Iterator[tuple[list[_Step], list[Packed]]]:
+    """The restoration steps in dependency order, in groups; with each group, the frames that
+    can leave once it is done, in display order.
+
+    An anchor (I or P) is a step as soon as it arrives, a P-frame from the restored anchors
+    before it; the B-frames waiting for it follow, ``max_batch`` to a step, from those anchors
+    and this one, and leave before it. B-frames that have waited for ``max_waiting`` frames are
+    restored from the past anchors alone.
+    """
+    history: deque[Packed] = deque(maxlen=LIST0_CANDIDATES)  # list-0 candidates, nearest first
+    waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
+
+    def b_steps(next_anchor: Packed | None) -> list[_Step]:
+        l1 = [next_anchor] if next_anchor else []
+        return [_Step(waiting[i:i + max_batch], list(history), l1) for i in range(0, len(waiting), max_batch)]
+
+    for frame in frames:
+        item = engine.pack(frame)
+        if is_anchor(frame.pict_type):
+            anchor = _Step([item], list(history) if frame.pict_type == "P" else [], [])
+            yield [anchor, *b_steps(item)], [*waiting, item]
+            waiting.clear()
+            history.appendleft(item)
+        else:
+            waiting.append(item)
+            if len(waiting) >= max_waiting:
+                yield b_steps(None), list(waiting)
+                waiting.clear()
+    if waiting:
+        yield b_steps(None), list(waiting)
+
+
 def restore_frames(
     frames: Iterable[Frame],
     engine: Engine,
@@ -66,30 +109,17 @@ def restore_frames(
     if workers > 1:
         yield from restore_in_parallel(frames, engine, workers=workers, max_waiting=max_waiting)
         return
-    history: deque[Packed] = deque(maxlen=LIST0_CANDIDATES)  # list-0 candidates, nearest first
-    waiting: list[Packed] = []  # B-frames after the last anchor, waiting for the next one
+    for steps, leaving in _plan(frames, engine, max_batch, max_waiting):
+        for step in steps:
+            engine.restore(step.items, step.l0, step.l1)
+        for item in leaving:
+            yield Restored(item.frame, engine.planes(item))
 
-    def flush_b(next_anchor: Packed | None) -> Iterator[Restored]:
-        for start in range(0, len(waiting), max_batch):
-            group = waiting[start:start + max_batch]
-            engine.restore(group, list(history), [next_anchor] if next_anchor else [])
-            for item in group:
-                yield Restored(item.frame, engine.planes(item))
-        waiting.clear()
 
-    for frame in frames:
-        item = engine.pack(frame)
-        if is_anchor(frame.pict_type):
-            past = list(history) if frame.pict_type == "P" else []
-            engine.restore([item], past, [])
-            yield from flush_b(item)
-            yield Restored(frame, engine.planes(item))
-            history.appendleft(item)
-        else:
-            waiting.append(item)
-            if len(waiting) >= max_waiting:
-                yield from flush_b(None)
-    yield from flush_b(None)
+def _run_step(engine: Engine, step: _Step) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A one-frame step, in a worker: its restored planes."""
+    engine.restore(step.items, step.l0, step.l1)
+    return engine.planes(step.items[0])
 
 
 def restore_in_parallel(
@@ -100,42 +130,32 @@ def restore_in_parallel(
     max_waiting: int = 32,
     ahead: int = 8,
 ) -> Iterator[Restored]:
-    """:func:`restore_frames` on ``workers`` threads, each frame a task of its own.
+    """:func:`restore_frames` on ``workers`` threads, each frame a step of its own.
 
-    The same dependencies as the sequential order: an anchor waits for the anchors it predicts
-    from, a B-frame for those and the next anchor. So while the B-frames between two anchors
-    are restored, the chain of anchors goes on beside them (anchors run first when both are
-    ready). A frame's result does not depend on its batch-mates, so restoring B-frames one by
-    one changes nothing but the order of work. Torch's threads are shared out among the workers
-    for the run: on two cores, two one-thread steps waste less than one two-thread step.
+    The same steps as the sequential order (:func:`_plan`, B-frames one to a step): an anchor
+    waits for the anchors it predicts from, a B-frame for those and the next anchor. So while
+    the B-frames between two anchors are restored, the chain of anchors goes on beside them
+    (anchors run first when both are ready). A frame's result does not depend on its
+    batch-mates, so restoring B-frames one by one changes nothing but the order of work.
+    Torch's threads are shared out among the workers for the run: on two cores, two one-thread
+    steps waste less than one two-thread step.
 
     Args:
         frames, engine, max_waiting: as for :func:`restore_frames`.
         workers: worker threads.
-        ahead: frames read before the oldest one not yet handed out is done (bounds memory: each
-            holds its decoded and restored tensors; 8 and 16 ran at the same speed at 640x360).
+        ahead: frames planned before the oldest one not yet handed out is done, checked after
+            each group of steps (bounds memory: each holds its decoded and restored tensors; 8
+            and 16 ran at the same speed at 640x360).
     """
     import torch
 
     threads = torch.get_num_threads()
     torch.set_num_threads(max(1, threads // workers))  # read by each worker at its first step
     pool = TaskPool(workers)
-    history: deque[tuple[Packed, Task]] = deque(maxlen=LIST0_CANDIDATES)  # nearest first
-    waiting: list[Packed] = []
+    # every step's references are among the last anchors planned (list 0's candidates and the
+    # newest, list 1's)
+    anchors: deque[tuple[Packed, Task]] = deque(maxlen=LIST0_CANDIDATES + 1)
     order: deque[tuple[Packed, Task]] = deque()  # display order, not yet handed out
-
-    def submit(item: Packed, l0: list[tuple[Packed, Task]], l1: list[tuple[Packed, Task]],
-               anchor: bool) -> Task:
-        def run() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            engine.restore([item], [p for p, _ in l0], [p for p, _ in l1])
-            return engine.planes(item)
-
-        return pool.submit(Task(run, deps=[t for _, t in l0 + l1], first=anchor))
-
-    def flush_b(next_anchor: tuple[Packed, Task] | None) -> None:
-        for item in waiting:
-            order.append((item, submit(item, list(history), [next_anchor] if next_anchor else [], False)))
-        waiting.clear()
 
     def finished(block: bool) -> Iterator[Restored]:
         while order and (block or order[0][1].done or len(order) > ahead):
@@ -143,19 +163,18 @@ def restore_in_parallel(
             yield Restored(item.frame, pool.wait(task))
 
     try:
-        for frame in frames:
-            item = engine.pack(frame)
-            if is_anchor(frame.pict_type):
-                task = submit(item, list(history) if frame.pict_type == "P" else [], [], True)
-                flush_b((item, task))
-                order.append((item, task))
-                history.appendleft((item, task))
-            else:
-                waiting.append(item)
-                if len(waiting) >= max_waiting:
-                    flush_b(None)
+        for steps, leaving in _plan(frames, engine, 1, max_waiting):
+            group: dict[int, Task] = {}
+            for step in steps:
+                deps = [next(t for a, t in anchors if a is ref) for ref in step.l0 + step.l1]
+                item = step.items[0]
+                first = is_anchor(item.frame.pict_type)
+                task = pool.submit(Task(functools.partial(_run_step, engine, step), deps=deps, first=first))
+                group[id(item)] = task
+                if first:
+                    anchors.appendleft((item, task))
+            order.extend((item, group[id(item)]) for item in leaving)
             yield from finished(block=False)
-        flush_b(None)
         yield from finished(block=True)
     finally:
         pool.close()
