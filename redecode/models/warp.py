@@ -117,17 +117,17 @@ def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor
     block's vector, so the result is the packed luma without unshuffling. Chroma reuses the same
     packed-grid field, halved.
     """
-    nb, c, h, w = frames[0][0].shape  # nb: B, or 1 for candidates the batch shares
+    ref = frames[0][0]
+    nb, c, h, w = ref.shape  # nb: B, or 1 for candidates the batch shares
     b = vectors.shape[0]
     k = len(frames[0])
-    if c != 6 or any(len(f) != k or any(t.shape != frames[0][0].shape for t in f) for f in frames):
+    if c != 6 or any(len(f) != k or any(t.shape != ref.shape for t in f) for f in frames):
         raise ValueError("every candidate must be the same number of packed (B, 6, h, w) frames")
     if mask is not None:
         vectors = vectors * mask
     field = dense_field(vectors, h, w, 4).float()  # (B, 2, h, w): 4 packed positions per 8-pixel block
     pick = None if choice is None else dense_field(choice.to(torch.float32), h, w, 4)[:, 0]  # (B, h, w)
     n = len(frames)
-    ref = frames[0][0]
     luma = ref.new_empty((nb, k, 2 * h, n * 2 * w))  # candidates side by side
     chroma = ref.new_empty((nb, 2 * k, h, n * w))
     for j, frame in enumerate(frames):
