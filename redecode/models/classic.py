@@ -1,21 +1,30 @@
-"""``classic``: a classified least-squares filter plus residual-gated correction carrying.
+"""``classic``: a classified least-squares filter, and references' corrections carried where the
+codec copied them.
 
 The floor every network must beat, and what ``auto`` runs until a network ships. Per pixel of
-the decoded luma, a 5x5 neighbourhood predicts the coding error with coefficients chosen by the
-codec family (deblocked H.264-like or MPEG), the frame type, the QP band of the frame's mean QP and a class of the local structure (4 gradient
-directions x 3 activity levels, as in VVC's adaptive loop filter). P/B-frames also carry their references'
-corrections along the block vectors (the aligned restored reference minus the aligned decoded
-one), split by the block residual (decoded minus the motion-compensated decoded reference):
-where the residual is small, the reference's error passed into the frame unchanged and so does
-its correction; where the encoder spent bits, the residual already paid for it. Chroma planes
-get a 3x3 filter per type and band, with the same carried terms. All coefficients are solved in
-closed form (:mod:`redecode.training.classic`), a few KB in all.
+the decoded luma, a 5x5 neighbourhood and the steps that DCT shrinkage would take (hard
+thresholds at a few levels scaled with the quantizer step, as FFmpeg's spp filter does: see
+:func:`shrink_dct`) predict the coding error, with coefficients chosen by the codec family
+(deblocked H.264-like or MPEG), the frame type, the QP band (of the macroblock's QP, or of the
+frame's mean QP) and a class of the local structure (4 gradient directions x 3 activity levels,
+as in VVC's adaptive loop filter). Chroma planes get a 3x3 filter per type and band.
+
+On P/B-frames a pixel whose block residual is small (the decoded frame minus the lists' mean
+motion-compensated decoded reference, below ``RESIDUAL_GATE`` code values over 3x3) is where
+the codec copied its reference: the reference's coding error passed into the frame unchanged,
+and so does its correction. Such a pixel takes its references' correction whole (the aligned
+restored minus the aligned decoded reference) and no fitted term, so nothing fitted can pile up
+along a chain of references; the other pixels are filtered like an I-frame's, with the
+coefficients of their own frame type. All coefficients are solved in closed form
+(:mod:`redecode.training.classic`), a few KB in all.
 
 Shapes: packed frames (B, 6, h, w) as in :mod:`redecode.models.tensors`.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -28,7 +37,7 @@ from .gate import QP_BANDS, Gate
 from .net import Reference
 from .warp import dense_field
 
-__all__ = ["ClassicConfig", "ClassicNet"]
+__all__ = ["ClassicConfig", "ClassicNet", "shrink_dct"]
 
 #: [0, 1] sample values to 8-bit code values (thresholds are in these units at any bit depth).
 CODE = 255.0
@@ -36,18 +45,28 @@ CODE = 255.0
 ACTIVITY = (6.0, 24.0)
 #: A block residual below this (mean absolute, 8-bit code values, 3x3) counts as "unchanged".
 RESIDUAL_GATE = 0.5
+#: Gain on the shrinkage steps (a few code values): a scale like the taps', so that the fit's
+#: ridge (relative to the mean diagonal of its normal equations) does not shrink their weights.
+SHRINK_GAIN = 16.0
+#: Block side and stride of the overcomplete DCT of :func:`shrink_dct`.
+DCT_SIZE, DCT_STRIDE = 8, 4
 
 
 @dataclass(frozen=True)
 class ClassicConfig:
-    """Shape of a :class:`ClassicNet`: luma taps (odd), chroma taps (odd), QP band edges, and
+    """Shape of a :class:`ClassicNet`: luma taps (odd), chroma taps (odd), QP band edges,
     whether a pixel's band comes from its macroblock's QP (``macroblock_bands``; adaptive
-    quantisation moves it by several steps within a frame) or from the frame's mean QP."""
+    quantisation moves it by several steps within a frame) or from the frame's mean QP, the
+    thresholds of the DCT-shrinkage steps among the luma features (``shrink``, 8-bit code values
+    at QP 37; none: the taps alone), and whether quiet P/B pixels carry their references'
+    correction (``carry_quiet``; off: every pixel is filtered with its frame type's sets)."""
 
     luma_taps: int = 5
     chroma_taps: int = 3
     bands: tuple[float, ...] = QP_BANDS
     macroblock_bands: bool = False
+    shrink: tuple[float, ...] = ()
+    carry_quiet: bool = True
 
     @property
     def classes(self) -> int:
@@ -55,11 +74,11 @@ class ClassicConfig:
 
     @property
     def luma_features(self) -> int:
-        return self.luma_taps ** 2 + 3  # taps, bias, carried correction where residual small / large
+        return self.luma_taps ** 2 + 1 + len(self.shrink)  # taps, bias, shrinkage steps
 
     @property
     def chroma_features(self) -> int:
-        return self.chroma_taps ** 2 + 3
+        return self.chroma_taps ** 2 + 1  # taps, bias
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
@@ -69,6 +88,18 @@ class ClassicConfig:
         if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
             raise ValueError(f"bad classic config {data!r}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+@dataclass
+class Carried:
+    """What the references bring (see ``ClassicNet._carried``): ``luma_quiet`` (B, 1, H, W) and
+    ``chroma_quiet`` (B, 2, h, w) bool, the pixels that take ``luma_whole`` (B, 1, H, W) /
+    ``chroma_whole`` (B, 2, h, w), their references' correction, as their own."""
+
+    luma_quiet: Tensor
+    chroma_quiet: Tensor
+    luma_whole: Tensor
+    chroma_whole: Tensor
 
 
 class ClassicNet(nn.Module):
@@ -101,20 +132,24 @@ class ClassicNet(nn.Module):
         Returns:
             ``luma_x`` (B, H, W, Fl) features of the full-resolution luma (H = 2h, W = 2w),
             ``luma_key`` (B, H, W) long: band * classes + class, ``chroma_x`` (B, 2, h, w, Fc),
-            ``chroma_key`` (B, h, w) long: the band (see ``macroblock_band``).
+            ``chroma_key`` (B, h, w) long: the band (see ``macroblock_band``); ``luma_quiet``
+            (B, H, W) and ``chroma_quiet`` (B, 2, h, w) bool: where the correction is instead
+            ``luma_whole`` (B, H, W) / ``chroma_whole`` (B, 2, h, w), the references'.
         """
         cfg = self.config
         b, _, h, w = decoded.shape
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         chroma = decoded[:, 4:]
-        carry_l, carry_c = self._carried(decoded, l0, l1)  # (B,2,H,W), (B,2,2,h,w)
+        c = self._carried(decoded, l0, l1)
         mb_band = self.macroblock_band(qp)  # (B, gh, gw)
         band, luma_band = _spread(mb_band, 8, h, w), _spread(mb_band, 16, 2 * h, 2 * w)
-        cls = self._classes(luma)
-        luma_x = torch.cat([_patches(luma, cfg.luma_taps)[:, 0], luma.new_ones(b, 1, 2 * h, 2 * w), carry_l], 1)
-        chroma_x = torch.cat([_patches(chroma, cfg.chroma_taps), chroma.new_ones(b, 2, 1, h, w), carry_c], 2)
-        return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": luma_band * cfg.classes + cls,
-                "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band}
+        luma_x = torch.cat([_patches(luma, cfg.luma_taps)[:, 0], luma.new_ones(b, 1, 2 * h, 2 * w),
+                            self._shrunk(luma, qp)], 1)
+        chroma_x = torch.cat([_patches(chroma, cfg.chroma_taps), chroma.new_ones(b, 2, 1, h, w)], 2)
+        return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": luma_band * cfg.classes + self._classes(luma),
+                "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band,
+                "luma_quiet": c.luma_quiet[:, 0], "chroma_quiet": c.chroma_quiet,
+                "luma_whole": c.luma_whole[:, 0], "chroma_whole": c.chroma_whole}
 
     def macroblock_band(self, qp: Tensor) -> Tensor:
         """(B, gh, gw) long: each macroblock's QP band, from its own QP (``macroblock_bands``)
@@ -144,31 +179,41 @@ class ClassicNet(nn.Module):
         activity = torch.bucketize(lap.sum(dim=1), torch.tensor(ACTIVITY, dtype=lap.dtype, device=lap.device))
         return activity * 4 + direction
 
-    def _carried(self, decoded: Tensor, l0: Reference | None, l1: Reference | None) -> tuple[Tensor, Tensor]:
-        """References' corrections, averaged over the lists each pixel predicts from, split by
-        the block residual: (B, 2, H, W) for luma, (B, 2, 2, h, w) for chroma (small, large)."""
+    def _shrunk(self, luma: Tensor, qp: Tensor) -> Tensor:
+        """(B, S, H, W): for each threshold of ``shrink``, the DCT-shrinkage estimate of the luma
+        (B, 1, H, W) minus the luma, times ``SHRINK_GAIN``; the threshold scales with the
+        quantizer step of the frame's mean QP."""
+        if not self.config.shrink:
+            return luma.new_zeros(luma.shape[0], 0, *luma.shape[-2:])
+        step = torch.exp2((qp.float().mean(dim=(1, 2, 3)) - 37.0) / 6.0)  # (B,)
+        thresholds = step[:, None] * torch.tensor(self.config.shrink, device=luma.device) / CODE  # (B, S)
+        return (shrink_dct(luma, thresholds) - luma) * SHRINK_GAIN
+
+    def _carried(self, decoded: Tensor, l0: Reference | None, l1: Reference | None) -> Carried:
+        """Where the codec copied its references, and their correction there.
+
+        A pixel is quiet when it predicts from a list and the decoded frame differs from the
+        lists' mean aligned decode (what a bi-predicted block adds its residual to) by less
+        than ``RESIDUAL_GATE``; its correction is the mean of the lists' aligned restored minus
+        aligned decoded references.
+        """
         b, _, h, w = decoded.shape
         total = decoded.new_zeros(b, 6, h, w)
-        small = decoded.new_zeros(b, 6, h, w)
+        pred = decoded.new_zeros(b, 6, h, w)
         count = decoded.new_zeros(b, 1, h, w)
         for ref in (l0, l1):
             if ref is None:
                 continue
             m = dense_field(ref.mask.to(decoded.dtype), h, w, 4) * ref.present.to(decoded.dtype)[:, None, None, None]
-            corr = (ref.restored - ref.decoded) * m
-            resid = (decoded - ref.decoded).abs() * CODE
-            luma_res = F.pixel_shuffle(resid[:, :4], 2)
-            quiet = torch.cat([F.pixel_unshuffle((_box3(luma_res) < 9 * RESIDUAL_GATE).to(decoded.dtype), 2),
-                               (_box3(resid[:, 4:]) < 9 * RESIDUAL_GATE).to(decoded.dtype)], 1)
-            total = total + corr
-            small = small + corr * quiet
+            total = total + (ref.restored - ref.decoded) * m
+            pred = pred + ref.decoded * m
             count = count + m
+        predicted = (count > 0).to(decoded.dtype) * float(self.config.carry_quiet)
         count = count.clamp_min(1.0)
-        total, small = total / count, small / count
-        large = total - small
-        luma = torch.cat([F.pixel_shuffle(small[:, :4], 2), F.pixel_shuffle(large[:, :4], 2)], 1)
-        chroma = torch.stack([small[:, 4:], large[:, 4:]], dim=2)  # (B, 2 planes, 2, h, w)
-        return luma, chroma
+        quiet = _quiet(decoded - pred / count) * predicted
+        whole = total / count * quiet
+        return Carried(luma_quiet=F.pixel_shuffle(quiet[:, :4], 2) > 0, chroma_quiet=quiet[:, 4:] > 0,
+                       luma_whole=F.pixel_shuffle(whole[:, :4], 2), chroma_whole=whole[:, 4:])
 
     # -- restoration ------------------------------------------------------------------------
 
@@ -178,14 +223,15 @@ class ClassicNet(nn.Module):
 
         The same sums as ``features`` times the coefficients, computed as convolutions: the 12
         class filters of each (type, band) present in the frame run over the luma and each
-        pixel keeps its band's and class's response.
+        pixel keeps its band's and class's response; quiet pixels then take the references'.
         """
         cfg = self.config
         b, _, h, w = decoded.shape
         lt, ct = cfg.luma_taps, cfg.chroma_taps
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
-        carry_l, carry_c = self._carried(decoded, l0, l1)
+        c = self._carried(decoded, l0, l1)
         cls = self._classes(luma)[:, None]  # (B, 1, H, W)
+        shrunk = self._shrunk(luma, qp)  # (B, S, H, W)
         mb_band = self.macroblock_band(qp)  # (B, gh, gw)
         ft = frame_type.long()
         fam = ft.new_zeros(ft.shape) if family is None else family.long()
@@ -202,22 +248,67 @@ class ClassicNet(nn.Module):
             for q in present:
                 coef = self.luma[fam[i], ft[i], q].to(decoded.dtype)  # (classes, Fl)
                 resp = F.conv2d(lpad, coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt))  # (1, classes, H, W)
-                extra = coef[:, lt * lt:]  # (classes, 3): bias, carried small, carried large
-                part = resp.gather(1, k) + extra[:, 0][k] + extra[:, 1][k] * carry_l[i:i + 1, :1] \
-                    + extra[:, 2][k] * carry_l[i:i + 1, 1:]
+                extra = coef[:, lt * lt:]  # (classes, 1 + S): bias, shrinkage steps
+                part = resp.gather(1, k) + extra[:, 0][k]
+                for j in range(shrunk.shape[1]):
+                    part = part + extra[:, 1 + j][k] * shrunk[i:i + 1, j:j + 1]
                 cc = self.chroma[fam[i], ft[i], q].to(decoded.dtype)  # (2, Fc)
-                cresp = F.conv2d(cpad, cc[:, :ct * ct].reshape(2, 1, ct, ct), groups=2)
-                cextra = cc[:, ct * ct:]  # (2, 3)
-                cpart = cresp + cextra[None, :, 0, None, None] \
-                    + cextra[None, :, 1, None, None] * carry_c[i:i + 1, :, 0] \
-                    + cextra[None, :, 2, None, None] * carry_c[i:i + 1, :, 1]
+                cpart = F.conv2d(cpad, cc[:, :ct * ct].reshape(2, 1, ct, ct), groups=2) + cc[None, :, ct * ct, None, None]
                 if len(present) == 1:
                     corr, ccorr = part, cpart
                 else:
                     corr = torch.where(luma_band == q, part, corr)
                     ccorr = torch.where(band == q, cpart, ccorr)
+            corr = torch.where(c.luma_quiet[i:i + 1], c.luma_whole[i:i + 1], corr)
+            ccorr = torch.where(c.chroma_quiet[i:i + 1], c.chroma_whole[i:i + 1], ccorr)
             out.append(torch.cat([F.pixel_unshuffle(corr, 2), ccorr], 1))
         return decoded + torch.cat(out)
+
+
+@functools.lru_cache(maxsize=8)
+def _dct_weights(device: torch.device, dtype: torch.dtype) -> Tensor:
+    """(64, 16, 2, 2): the orthonormal 8x8 DCT-II basis images as a 2x2 convolution over the
+    pixel-unshuffled (4x4 phases) image, so that blocks on a 4-pixel grid are one convolution."""
+    n = DCT_SIZE
+    k = torch.arange(n, dtype=torch.float64)
+    c = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * n)) * math.sqrt(2 / n)
+    c[0] /= math.sqrt(2)
+    basis = torch.einsum("ux,vy->uvxy", c, c).reshape(n * n, 2, DCT_STRIDE, 2, DCT_STRIDE)
+    return basis.permute(0, 2, 4, 1, 3).reshape(n * n, DCT_STRIDE ** 2, 2, 2).to(device, dtype).contiguous()
+
+
+def shrink_dct(x: Tensor, thresholds: Tensor) -> Tensor:
+    """Overcomplete DCT hard thresholding (as FFmpeg's spp filter): every 8x8 block on a 4-pixel
+    grid is transformed, its AC coefficients at or below a threshold are zeroed, and the inverse
+    transforms are averaged (each pixel lies in 4 blocks).
+
+    Args:
+        x: (B, 1, H, W) images.
+        thresholds: (B, S) thresholds in x's units; the transform is shared by all S.
+
+    Returns:
+        (B, S, H, W) the images as each threshold leaves them.
+    """
+    b, _, h, w = x.shape
+    n, s = DCT_SIZE, DCT_STRIDE
+    hp, wp = -(-(h + 2 * n) // s) * s, -(-(w + 2 * n) // s) * s
+    weights = _dct_weights(x.device, x.dtype)
+    coef = F.conv2d(F.pixel_unshuffle(F.pad(x, (n, wp - w - n, n, hp - h - n), mode="replicate"), s), weights)
+    keep = coef.abs()[:, None] > thresholds.to(x.dtype)[:, :, None, None, None]  # (B, S, 64, ., .)
+    keep[:, :, 0] = True  # each block's mean stays
+    kept = (coef[:, None] * keep).flatten(0, 1)  # (B * S, 64, ., .)
+    back = F.conv2d(kept, weights.transpose(0, 1).flip(2, 3), padding=1)  # the transpose: (B * S, 16, ., .)
+    out = F.pixel_shuffle(back, s)[..., n:n + h, n:n + w] * 0.25
+    return out.reshape(b, -1, h, w)
+
+
+def _quiet(diff: Tensor) -> Tensor:
+    """(B, 6, h, w) packed differences -> 1.0 where the mean absolute value over 3x3 (luma at
+    full resolution, chroma at its own) is below ``RESIDUAL_GATE`` code values, else 0.0."""
+    resid = diff.abs() * CODE
+    luma = F.pixel_shuffle(resid[:, :4], 2)
+    return torch.cat([F.pixel_unshuffle((_box3(luma) < 9 * RESIDUAL_GATE).to(diff.dtype), 2),
+                      (_box3(resid[:, 4:]) < 9 * RESIDUAL_GATE).to(diff.dtype)], 1)
 
 
 def _spread(mb: Tensor, f: int, h: int, w: int) -> Tensor:
