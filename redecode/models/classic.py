@@ -1,5 +1,4 @@
-"""``classic``: a classified least-squares filter, and references' corrections carried where the
-codec copied them.
+"""``classic``: a classified least-squares filter over the decode and its DCT shrinkage.
 
 The floor every network must beat, and what ``auto`` runs until a network ships. Per pixel of
 the decoded luma, a 5x5 neighbourhood and the steps that DCT shrinkage would take (hard
@@ -9,14 +8,16 @@ thresholds at a few levels scaled with the quantizer step, as FFmpeg's spp filte
 frame's mean QP) and a class of the local structure (4 gradient directions x 3 activity levels,
 as in VVC's adaptive loop filter). Chroma planes get a 3x3 filter per type and band.
 
-On P/B-frames a pixel whose block residual is small (the decoded frame minus the lists' mean
-motion-compensated decoded reference, below ``RESIDUAL_GATE`` code values over 3x3) is where
-the codec copied its reference: the reference's coding error passed into the frame unchanged,
-and so does its correction. Such a pixel takes its references' correction whole (the aligned
-restored minus the aligned decoded reference) and no fitted term, so nothing fitted can pile up
-along a chain of references; the other pixels are filtered like an I-frame's, with the
-coefficients of their own frame type. All coefficients are solved in closed form
-(:mod:`redecode.training.classic`), a few KB in all.
+With ``carry_quiet``, a P/B pixel whose block residual is small (the decoded frame minus the
+lists' mean motion-compensated decoded reference, below ``RESIDUAL_GATE`` code values over 3x3)
+is where the codec copied its reference: the reference's coding error passed into the frame
+unchanged, and so may its correction. Such a pixel takes its references' correction whole (the
+aligned restored minus the aligned decoded reference) and no fitted term, so nothing fitted can
+pile up along a chain of references; the other pixels are filtered with the coefficients of
+their frame type. Measured on the real-video validation scenes, carrying lost 0.01-0.06 dB on
+P/B frames below QP 42 against filtering every pixel (docs/benchmarks.md), so the shipped fit
+does not carry. All coefficients are solved in closed form (:mod:`redecode.training.classic`),
+a few KB in all.
 
 Shapes: packed frames (B, 6, h, w) as in :mod:`redecode.models.tensors`.
 """
@@ -66,7 +67,7 @@ class ClassicConfig:
     bands: tuple[float, ...] = QP_BANDS
     macroblock_bands: bool = False
     shrink: tuple[float, ...] = ()
-    carry_quiet: bool = True
+    carry_quiet: bool = False
 
     @property
     def classes(self) -> int:
@@ -201,14 +202,14 @@ class ClassicNet(nn.Module):
         total = decoded.new_zeros(b, 6, h, w)
         pred = decoded.new_zeros(b, 6, h, w)
         count = decoded.new_zeros(b, 1, h, w)
-        for ref in (l0, l1):
+        for ref in (l0, l1) if self.config.carry_quiet else ():
             if ref is None:
                 continue
             m = dense_field(ref.mask.to(decoded.dtype), h, w, 4) * ref.present.to(decoded.dtype)[:, None, None, None]
             total = total + (ref.restored - ref.decoded) * m
             pred = pred + ref.decoded * m
             count = count + m
-        predicted = (count > 0).to(decoded.dtype) * float(self.config.carry_quiet)
+        predicted = (count > 0).to(decoded.dtype)
         count = count.clamp_min(1.0)
         quiet = _quiet(decoded - pred / count) * predicted
         whole = total / count * quiet
