@@ -199,10 +199,14 @@ class ClassicNet(nn.Module):
         aligned decoded references.
         """
         b, _, h, w = decoded.shape
+        if not self.config.carry_quiet:  # nothing is quiet
+            none = torch.zeros((b, 1, 2 * h, 2 * w), dtype=torch.bool, device=decoded.device)
+            return Carried(luma_quiet=none, chroma_quiet=none[:, :, :h, :w].expand(b, 2, h, w),
+                           luma_whole=decoded.new_zeros(b, 1, 2 * h, 2 * w), chroma_whole=decoded.new_zeros(b, 2, h, w))
         total = decoded.new_zeros(b, 6, h, w)
         pred = decoded.new_zeros(b, 6, h, w)
         count = decoded.new_zeros(b, 1, h, w)
-        for ref in (l0, l1) if self.config.carry_quiet else ():
+        for ref in (l0, l1):
             if ref is None:
                 continue
             m = dense_field(ref.mask.to(decoded.dtype), h, w, 4) * ref.present.to(decoded.dtype)[:, None, None, None]
@@ -260,8 +264,9 @@ class ClassicNet(nn.Module):
                 else:
                     corr = torch.where(luma_band == q, part, corr)
                     ccorr = torch.where(band == q, cpart, ccorr)
-            corr = torch.where(c.luma_quiet[i:i + 1], c.luma_whole[i:i + 1], corr)
-            ccorr = torch.where(c.chroma_quiet[i:i + 1], c.chroma_whole[i:i + 1], ccorr)
+            if cfg.carry_quiet:
+                corr = torch.where(c.luma_quiet[i:i + 1], c.luma_whole[i:i + 1], corr)
+                ccorr = torch.where(c.chroma_quiet[i:i + 1], c.chroma_whole[i:i + 1], ccorr)
             out.append(torch.cat([F.pixel_unshuffle(corr, 2), ccorr], 1))
         return decoded + torch.cat(out)
 
