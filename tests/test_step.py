@@ -224,6 +224,22 @@ def test_macroblock_activity_reads_texture_per_macroblock() -> None:
     assert 20.0 < float(act[0, 0, 0, 1]) <= 32.0
 
 
+@pytest.mark.parametrize("h,w", [(9, 16), (5, 7), (1, 1), (23, 40)])
+def test_macroblock_activity_on_packed_phases_matches_the_luma_plane(h: int, w: int) -> None:
+    """The packed-phase Laplacian equals the one of the assembled luma plane (edges replicated)."""
+    from redecode.models.gate import macroblock_activity
+
+    torch.manual_seed(h * w)
+    decoded = torch.randint(0, 256, (2, 6, h, w)).float() / 255
+    luma = F.pixel_shuffle(decoded[:, :4], 2) * 255.0
+    y = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    lap = (4 * luma - y[..., :-2, 1:-1] - y[..., 2:, 1:-1] - y[..., 1:-1, :-2] - y[..., 1:-1, 2:]).abs()
+    gh, gw = -(-2 * h // 16), -(-2 * w // 16)
+    want = torch.stack([torch.stack([lap[:, 0, 16 * i:16 * i + 16, 16 * j:16 * j + 16].mean(dim=(1, 2))
+                                     for j in range(gw)], -1) for i in range(gh)], -2)[:, None]
+    torch.testing.assert_close(macroblock_activity(decoded), want)
+
+
 def test_activity_gate_scales_flat_and_detailed_macroblocks_apart() -> None:
     from redecode.models import restore_step
     from redecode.models.gate import Gate, cell_map

@@ -27,19 +27,40 @@ __all__ = ["MB_ACTIVITY", "QP_BANDS", "Gate", "cell_map", "macroblock_activity"]
 QP_BANDS: tuple[float, ...] = (24.5, 29.5, 34.5, 39.5)
 #: Upper macroblock activity (see :func:`macroblock_activity`) of each level but the last.
 MB_ACTIVITY: tuple[float, ...] = (3.0, 8.0, 16.0)
+#: Packed positions per macroblock side.
+MB_PACKED = 8
 
 
 def macroblock_activity(decoded: Tensor) -> Tensor:
     """Mean absolute 4-neighbour Laplacian of the decoded luma per 16x16 macroblock, in 8-bit
-    code values at any bit depth: (B, 6, h, w) packed frames -> (B, 1, ceil(2h/16), ceil(2w/16))."""
-    luma = F.pixel_shuffle(decoded[:, :4].float(), 2) * 255.0  # (B, 1, H, W)
-    y = F.pad(luma, (1, 1, 1, 1), mode="replicate")
-    lap = (4 * luma - y[..., :-2, 1:-1] - y[..., 2:, 1:-1] - y[..., 1:-1, :-2] - y[..., 1:-1, 2:]).abs()
-    h, w = lap.shape[-2:]
-    gh, gw = -(-h // 16), -(-w // 16)
-    total = F.avg_pool2d(F.pad(lap, (0, gw * 16 - w, 0, gh * 16 - h)), 16, divisor_override=1)
-    count = F.avg_pool2d(F.pad(torch.ones_like(lap[:1]), (0, gw * 16 - w, 0, gh * 16 - h)), 16, divisor_override=1)
-    return total / count
+    code values at any bit depth: (B, 6, h, w) packed frames -> (B, 1, ceil(2h/16), ceil(2w/16)).
+
+    Computed on the packed phases (luma pixel (2i + dy, 2j + dx) is channel 2 dy + dx at (i, j)),
+    so the full-resolution plane is never assembled; edges are replicated as in the luma plane.
+    """
+    p = decoded[:, :4].float() * 255.0
+    p00, p01, p10, p11 = p[:, 0], p[:, 1], p[:, 2], p[:, 3]  # (B, h, w): rows dim 1, columns dim 2
+    lap = (4 * p00 - _before(p10, p00, 1) - p10 - _before(p01, p00, 2) - p01).abs()
+    lap += (4 * p01 - _before(p11, p01, 1) - p11 - p00 - _after(p00, p01, 2)).abs()
+    lap += (4 * p10 - p00 - _after(p00, p10, 1) - _before(p11, p10, 2) - p11).abs()
+    lap += (4 * p11 - p01 - _after(p01, p11, 1) - p10 - _after(p10, p11, 2)).abs()
+    total = F.avg_pool2d(lap[:, None], MB_PACKED, ceil_mode=True, divisor_override=1)
+    h, w = p.shape[-2:]
+    rows = (h - MB_PACKED * torch.arange(total.shape[-2], device=p.device)).clamp(max=MB_PACKED)
+    cols = (w - MB_PACKED * torch.arange(total.shape[-1], device=p.device)).clamp(max=MB_PACKED)
+    return total / (4 * rows[:, None] * cols[None, :]).float()
+
+
+def _before(x: Tensor, edge: Tensor, dim: int) -> Tensor:
+    """The neighbour before each position along ``dim``: x moved one step on, with the first
+    slice taken from ``edge`` (the pixel itself, where the luma plane's edge replicates)."""
+    return torch.cat([edge.narrow(dim, 0, 1), x.narrow(dim, 0, x.shape[dim] - 1)], dim)
+
+
+def _after(x: Tensor, edge: Tensor, dim: int) -> Tensor:
+    """The neighbour after each position along ``dim``, the last slice taken from ``edge``."""
+    n = x.shape[dim]
+    return torch.cat([x.narrow(dim, 1, n - 1), edge.narrow(dim, n - 1, 1)], dim)
 
 
 def cell_map(qp: Tensor, decoded: Tensor | None, bands: tuple[float, ...] = QP_BANDS,
