@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .net import Reference
-from .warp import dense_field, warp_packed_choice
+from .warp import dense_field, shuffle_into, warp_packed_choice
 
 __all__ = ["select_reference"]
 
@@ -53,7 +53,9 @@ def select_reference(
         # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling;
         # the candidates are the channels of one sampling pass (they share the vectors)
         k = len(decoded)
-        luma = F.pixel_shuffle(torch.cat([d[:, :4] for d in decoded], dim=1), 2)  # (nb, K, H, W)
+        luma = current.new_empty((decoded[0].shape[0], k, 2 * h, 2 * w))  # (nb, K, H, W)
+        for i, d in enumerate(decoded):
+            shuffle_into(luma[:, i], d)
         diff = (_sample_even(luma.expand(b, -1, -1, -1), vectors * mask, h, w) - current[:, :1]).abs()
         pad = (0, gw * 4 - w, 0, gh * 4 - h)
         diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff

@@ -132,7 +132,7 @@ def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor
     chroma = ref.new_empty((nb, 2 * k, h, n * w))
     for j, frame in enumerate(frames):
         for i, t in enumerate(frame):
-            luma[:, i, :, j * 2 * w:(j + 1) * 2 * w] = F.pixel_shuffle(t[:, :4], 2)[:, 0]
+            shuffle_into(luma[:, i, :, j * 2 * w:(j + 1) * 2 * w], t)
             chroma[:, 2 * i:2 * i + 2, :, j * w:(j + 1) * w] = t[:, 4:]
     ys = torch.arange(h, device=field.device, dtype=torch.float32).view(1, 1, h, 1)
     xs = torch.arange(w, device=field.device, dtype=torch.float32).view(1, 1, 1, w)
@@ -151,6 +151,13 @@ def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor
     chroma = _sample(chroma.expand(b, -1, -1, -1), chroma_x, chroma_y)  # (B, 2k, h, w)
     out = torch.cat([luma.view(b, k, 4, h, w), chroma.view(b, k, 2, h, w)], dim=2)
     return out.view(b, 6 * k, h, w)
+
+
+def shuffle_into(dst: Tensor, t: Tensor) -> None:
+    """Write the full-resolution luma of packed frames t (B, 6 or 4, h, w) into dst (B, 2h, 2w),
+    any strides: ``pixel_shuffle`` of the 4 luma channels in one strided copy, no temporary."""
+    b, _, h, w = t.shape
+    dst.unflatten(1, (h, 2)).unflatten(3, (w, 2)).copy_(t[:, :4].unflatten(1, (2, 2)).permute(0, 3, 1, 4, 2))
 
 
 def _sample(x: Tensor, px: Tensor, py: Tensor) -> Tensor:
