@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import Tensor, nn
 from tqdm import tqdm
 
 from ..allocator import retain_freed_memory
@@ -81,7 +82,7 @@ def fit_classic(clips: Sequence[Clip], progress: bool = False,
     luma = [[_Normal(nb * nc, cfg.luma_features) for _ in range(3)] for _ in range(nf)]
     chroma = [[[_Normal(nb, cfg.chroma_features) for _ in range(2)] for _ in range(3)] for _ in range(nf)]
     for clip in tqdm(clips, desc="fit classic", unit="clip", file=sys.stderr, disable=not progress):
-        for step in walk_clip(model, ClipTensors.from_clip(clip)):
+        for step in walk_clip(_Decode(), ClipTensors.from_clip(clip)):
             f = model.features(step.decoded, step.qp, step.frame_type, step.l0, step.l1)
             err = step.pristine - step.decoded
             fam, kind = int(step.family[0]), int(step.frame_type[0])
@@ -105,6 +106,14 @@ def fit_classic(clips: Sequence[Clip], progress: bool = False,
     model.meta = {"fit": {"clips": len(clips),
                           "frames": int(sum(c.length for c in clips))}}
     return model
+
+
+class _Decode(nn.Module):
+    """What the model being fitted restores while its coefficients are still zero: the decode
+    itself (running the model's own forward to add zero would cost as much as the features)."""
+
+    def forward(self, decoded: Tensor, *inputs: object) -> Tensor:
+        return decoded
 
 
 def coefficient_bytes(model: ClassicNet) -> int:
