@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["dense_field", "warp", "warp_packed", "warp_packed_choice"]
+__all__ = ["dense_field", "shuffle_into", "warp", "warp_packed", "warp_packed_choice"]
 
 
 def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
