@@ -159,17 +159,7 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     common = [str(SMOKE), "--train", str(clip_file), "--set", "save_every=4", "--set", "warmup=2",
               "--set", "steps=8"]
     assert train_main(common + ["--out-dir", str(straight)]) == 0
-    real_unroll, calls = loop.unroll, []
-
-    def crashing_unroll(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 6:
-            raise KeyboardInterrupt
-        return real_unroll(*args, **kwargs)
-
-    monkeypatch.setattr(loop, "unroll", crashing_unroll)
-    assert train_main(common + ["--out-dir", str(split)]) == 130  # interrupted
-    monkeypatch.setattr(loop, "unroll", real_unroll)
+    _interrupt_at_step(6, common + ["--out-dir", str(split)], monkeypatch)
     assert torch.load(split / "last.pt", weights_only=True)["step"] == 4
     assert len(_log(split)) == 5
     assert train_main(common + ["--out-dir", str(split), "--resume"]) == 0
@@ -184,6 +174,52 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_ref_mix=1"]) == 0
     assert load(grown / "model.pt").config.ref_mix == 1
     assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_cond_width=9"]) == 1
+
+
+def _interrupt_at_step(n: int, args: list[str], monkeypatch) -> None:
+    """Run ``redecode train ARGS`` with a Ctrl-C raised during step ``n``."""
+    real_unroll, calls = loop.unroll, []
+
+    def crashing_unroll(*a, **kw):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real_unroll(*a, **kw)
+
+    monkeypatch.setattr(loop, "unroll", crashing_unroll)
+    assert train_main(args) == 130  # interrupted
+    monkeypatch.setattr(loop, "unroll", real_unroll)
+
+
+def test_weight_average_is_saved_and_resumed(clip_file: Path, tmp_path: Path, monkeypatch) -> None:
+    common = [str(SMOKE), "--train", str(clip_file), "--set", "save_every=4", "--set", "warmup=2",
+              "--set", "steps=8", "--set", "ema=0.5"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert train_main(common + ["--out-dir", str(straight)]) == 0
+    last = torch.load(straight / "last.pt", weights_only=True)
+    final = load(straight / "model.pt").state_dict()
+    assert "optimizer" in last and "trained" in last
+    # saved: the average, which lags the optimized weights
+    assert all(torch.equal(final[k], last["state_dict"][k]) for k in final)
+    torch.manual_seed(load_config(SMOKE).seed)
+    init = loop._initial_model(load_config(SMOKE)).state_dict()
+
+    def distance(a: dict, b: dict) -> float:
+        return sum(float((a[k] - b[k]).norm()) for k in final)
+
+    # between the start and the optimized weights: it moved, and it lags them
+    assert 0 < distance(final, last["trained"]) < distance(init, last["trained"])
+    assert distance(final, init) > 0
+    _interrupt_at_step(6, common + ["--out-dir", str(split)], monkeypatch)
+    assert train_main(common + ["--out-dir", str(split), "--resume"]) == 0
+    resumed = load(split / "model.pt").state_dict()
+    for k in final:  # both the optimized weights and their average continue where they were cut
+        torch.testing.assert_close(resumed[k], final[k], rtol=1e-4, atol=1e-6)
+    without = tmp_path / "plain"
+    assert train_main(common[:-2] + ["--out-dir", str(without)]) == 0
+    assert "trained" not in torch.load(without / "last.pt", weights_only=True)
+    with pytest.raises(TrainError, match="ema"):
+        load_config(None, ["ema=1.0"])
 
 
 # ---- clips from an encoded video -----------------------------------------------------------

@@ -62,6 +62,9 @@ class TrainConfig:
         references: give P/B frames their references; false trains every frame through the
             intra path (a cheap first stage).
         precision: "fp32", or "bf16" autocast for the network (fp32 master weights).
+        ema: decay of an exponential moving average of the weights, updated after every step
+            (0 = off). When on, validation, ``model.pt`` and ``last.pt``'s ``state_dict`` hold
+            the average; ``last.pt`` keeps the optimized weights for ``resume`` beside it.
         save_every, val_every: checkpoint / validation interval in steps (0 = only at the end).
         val_frames: validate on the first N frames of each validation clip (0 = all).
         cache_clips: clip files kept in memory.
@@ -99,6 +102,7 @@ class TrainConfig:
     detach_refs: bool = False
     references: bool = True
     precision: str = "fp32"
+    ema: float = 0.0
     save_every: int = 1000
     val_every: int = 5000
     val_frames: int = 0
@@ -119,6 +123,8 @@ class TrainConfig:
             raise TrainError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.precision not in PRECISIONS:
             raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if not 0.0 <= self.ema < 1.0:
+            raise TrainError(f"ema must be in [0, 1), got {self.ema}")
         if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0 or self.psnr_floor <= 0:
             raise TrainError("lr, charbonnier_eps and psnr_floor must be > 0, min_lr >= 0")
 

@@ -3,12 +3,15 @@
 Outputs in ``out_dir``: ``last.pt`` (model + optimizer + step + RNG states, written atomically
 every ``save_every`` steps; also loadable by ``redecode.models.load``), ``model.pt`` (the final
 model alone, with its recipe and scores in ``meta``: no optimizer state) and ``log.csv`` (step,
-loss, lr, validation ΔPSNR-Y, seconds, target pixels per second).
+loss, lr, validation ΔPSNR-Y, seconds, target pixels per second). With ``ema``, the weights that
+are validated and saved as ``state_dict`` are the moving average; ``last.pt`` keeps the optimized
+ones under ``trained`` for ``resume``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import csv
 import math
 import sys
@@ -110,6 +113,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     model = _initial_model(cfg).to(device)
     model_config = model.config
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
+    average = _averaged(model) if cfg.ema else model  # what is validated and saved
     step = 0
     val_score: float | None = None
     if resume:
@@ -119,7 +123,8 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         if _saved_config(ckpt) != model_config:
             raise TrainError(f"{last} was trained with model config {ckpt.get('config')}, "
                              f"not {model_config.to_dict()}")
-        model.load_state_dict(ckpt["state_dict"])
+        model.load_state_dict(ckpt.get("trained", ckpt["state_dict"]))
+        average.load_state_dict(ckpt["state_dict"])
         opt.load_state_dict(ckpt["optimizer"])
         step = int(ckpt["step"])
         rng.bit_generator.state = ckpt["rng"]["numpy"]
@@ -136,8 +141,9 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
                 "train_clips": len(train_paths), "torch": str(torch.__version__)}
 
     def checkpoint() -> None:
-        save(model, last, meta(), extra={
-            "optimizer": opt.state_dict(), "step": step,
+        trained = {"trained": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
+        save(average, last, meta(), extra={
+            **(trained if average is not model else {}), "optimizer": opt.state_dict(), "step": step,
             "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}})
 
@@ -171,14 +177,16 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             if cfg.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
+            if average is not model:
+                _update_average(average, model, cfg.ema)
             took = time.perf_counter() - began
             row: dict[str, Any] = {"step": step, "loss": f"{loss.item():.6f}", "lr": f"{lr:.3e}",
                                    "val_dpsnr_y": "", "seconds": f"{time.perf_counter() - start_time:.1f}",
                                    "px_per_s": f"{pixels / took:.0f}"}
             final = step == cfg.steps or (limit > 0 and time.perf_counter() - start_time >= limit)
             if val_clips and ((cfg.val_every and step % cfg.val_every == 0) or final):
-                model.meta = meta()  # validation restores as the checkpoint will (meta: references)
-                val_score = validate(model, val_clips, device, cfg.val_frames)
+                average.meta = meta()  # validation restores as the checkpoint will (meta: references)
+                val_score = validate(average, val_clips, device, cfg.val_frames)
                 row["val_dpsnr_y"] = f"{val_score:.4f}"
             log.writerow(row)
             log_file.flush()
@@ -188,12 +196,29 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             bar.update(1)
             if final:
                 break
-    model.meta = meta()
+    average.meta = meta()
     if cfg.gate:
         from .gate import fit_gate
 
-        gate = fit_gate(model, [load_clip(p) for p in expand_paths(cfg.gate)], progress=sys.stderr.isatty())
-        model.meta["gate"] = gate.to_meta()
+        gate = fit_gate(average, [load_clip(p) for p in expand_paths(cfg.gate)], progress=sys.stderr.isatty())
+        average.meta["gate"] = gate.to_meta()
     final_path = out / "model.pt"
-    save(model, final_path)
+    save(average, final_path)
     return final_path
+
+
+def _averaged(model: RestorationNet) -> RestorationNet:
+    """A frozen copy of ``model`` that :func:`_update_average` moves towards it."""
+    average = copy.deepcopy(model)
+    average.requires_grad_(False)
+    return average
+
+
+@torch.no_grad()
+def _update_average(average: RestorationNet, model: RestorationNet, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * model, for every parameter and buffer."""
+    for a, m in zip(average.state_dict().values(), model.state_dict().values()):
+        if a.is_floating_point():
+            a.lerp_(m, 1.0 - decay)
+        else:
+            a.copy_(m)
