@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+import torch.nn.functional as F
+
 from redecode.models import dense_field, planes_to_tensor, warp, warp_packed
+from redecode.models.warp import warp_packed_choice
 
 
 def _shift(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
@@ -100,3 +103,31 @@ def test_warp_is_differentiable() -> None:
     warp_packed(x, vectors, torch.ones(1, 1, 2, 2)).sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert vectors.grad is not None
+
+
+def test_block_warp_matches_per_pixel_warp_of_each_plane() -> None:
+    """The block-by-block warp gives what a per-pixel bilinear warp of every plane gives, for
+    sub-pel vectors, vectors far outside the picture, a per-block choice among candidates the
+    batch shares, and a size that is no whole number of blocks."""
+    g = torch.Generator().manual_seed(4)
+    b, h, w = 2, 21, 38  # packed size of a 42x76 frame: 6x10 blocks of 8x8 luma pixels
+    gh, gw = 6, 10
+    cands = [[torch.rand(1, 6, h, w, generator=g) for _ in range(2)] for _ in range(3)]
+    vectors = torch.randint(-24, 25, (b, 2, gh, gw), generator=g) / 4.0
+    vectors[0, :, 0, 0] = torch.tensor([-300.0, 250.25])
+    mask = (torch.rand(b, 1, gh, gw, generator=g) > 0.2).float()
+    choice = torch.randint(0, 3, (b, 1, gh, gw), generator=g)
+    out = warp_packed_choice(cands, vectors, choice, mask)
+
+    moved = vectors * mask
+    luma_field = dense_field(moved, 2 * h, 2 * w, 8)
+    chroma_field = dense_field(moved * 0.5, h, w, 4)
+    pick = dense_field(choice.float(), h, w, 4)
+    expected = torch.zeros(b, 12, h, w)
+    for j, frames in enumerate(cands):
+        for i, t in enumerate(frames):
+            t = t.expand(b, -1, -1, -1)
+            luma = F.pixel_unshuffle(warp(F.pixel_shuffle(t[:, :4], 2), luma_field), 2)
+            both = torch.cat([luma, warp(t[:, 4:], chroma_field)], dim=1)
+            expected[:, 6 * i:6 * i + 6] += both * (pick == j)
+    torch.testing.assert_close(out, expected, atol=1e-4, rtol=0)

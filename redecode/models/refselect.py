@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .net import Reference
-from .warp import dense_field, shuffle_into, warp_packed_choice
+from .warp import dense_field, stack_candidates, warp_stacked
 
 __all__ = ["select_reference"]
 
@@ -46,24 +46,23 @@ def select_reference(
     """
     b, _, h, w = current.shape
     gh, gw = mask.shape[-2:]
-    if len(restored) == 1:
-        best = warp_packed_choice([[restored[0], decoded[0]]], vectors, None, mask)
+    k = len(decoded)
+    luma, chroma = stack_candidates([[r, d] for r, d in zip(restored, decoded)])
+    if k == 1:
+        best = warp_stacked(luma, chroma, w, vectors, None, mask)
     else:
-        # costs from the candidates' decoded luma alone, on every other pixel of each 8x8 block
-        # (the top-left pixel of each 2x2, i.e. packed channel 0): a quarter of the sampling;
-        # the candidates are the channels of one sampling pass (they share the vectors)
-        k = len(decoded)
-        luma = current.new_empty((decoded[0].shape[0], k, 2 * h, 2 * w))  # (nb, K, H, W)
-        for i, d in enumerate(decoded):
-            shuffle_into(luma[:, i], d)
-        diff = (_sample_even(luma.expand(b, -1, -1, -1), vectors * mask, h, w) - current[:, :1]).abs()
+        # costs from the candidates' decoded luma alone (a view of the stacked planes), on every
+        # other pixel of each 8x8 block (the top-left pixel of each 2x2, i.e. packed channel 0):
+        # a quarter of the sampling; the candidates are the channels of one sampling pass (they
+        # share the vectors)
+        seen = luma[:, 1].unflatten(2, (k, 2 * w)).transpose(1, 2)  # (nb, K, H, W)
+        diff = (_sample_even(seen.expand(b, -1, -1, -1), vectors * mask, h, w) - current[:, :1]).abs()
         pad = (0, gw * 4 - w, 0, gh * 4 - h)
         diff = F.pad(diff, pad, mode="replicate") if pad[1] or pad[3] else diff
         penalty = torch.tensor([FARTHER_PENALTY ** i for i in range(k)], dtype=diff.dtype, device=diff.device)
         costs = F.avg_pool2d(diff, 4) * penalty.view(1, k, 1, 1)  # (B, K, gh, gw)
         choice = costs.argmin(dim=1, keepdim=True)  # (B, 1, gh, gw)
-        best = warp_packed_choice([[r, d] for r, d in zip(restored, decoded)],
-                                  vectors, choice, mask)
+        best = warp_stacked(luma, chroma, w, vectors, choice, mask)
     return Reference(restored=best[:, :6], decoded=best[:, 6:], mask=mask)
 
 

@@ -11,7 +11,8 @@ does: the 4 luma channels are pixel-shuffled back to full resolution, warped wit
 vector on 8x8 blocks and unshuffled again (so an integer luma vector is exact, even an odd one);
 the 2 chroma channels are warped at their own resolution with the vector halved on 4x4 blocks
 (H.264 chroma motion compensation is bilinear too). Luma sub-pel positions are interpolated
-bilinearly, an approximation of H.264's 6-tap filter.
+bilinearly, an approximation of H.264's 6-tap filter. Block vectors are applied block by block
+(one gathered window per block, weighed by the vector's fraction), not pixel by pixel.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["dense_field", "shuffle_into", "warp", "warp_packed", "warp_packed_choice"]
+__all__ = ["dense_field", "shuffle_into", "stack_candidates", "warp", "warp_packed", "warp_packed_choice", "warp_stacked"]
 
 
 def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
@@ -109,48 +110,108 @@ def warp_packed_choice(frames: list[list[Tensor]], vectors: Tensor, choice: Tens
 
 def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor | None,
                      mask: Tensor | None) -> Tensor:
-    """:func:`warp_packed_choice`; ``choice`` None: the first (only) candidate everywhere.
+    """:func:`warp_packed_choice`; ``choice`` None: the first (only) candidate everywhere."""
+    return warp_stacked(*stack_candidates(frames), frames[0][0].shape[-1], vectors, choice, mask)
 
-    The luma is sampled at full resolution (the candidates' 4 luma channels pixel-shuffled and
-    written side by side into one buffer) with a grid whose rows are already in packed order:
-    output row ``p * h + y``, column ``x`` is luma pixel (2y + p // 2, 2x + p % 2) moved by its
-    block's vector, so the result is the packed luma without unshuffling. Chroma reuses the same
-    packed-grid field, halved.
+
+def stack_candidates(frames: list[list[Tensor]]) -> tuple[Tensor, Tensor]:
+    """Candidates laid side by side, the form :func:`warp_stacked` reads them in.
+
+    Args:
+        frames: K candidates, each k packed frames (nb, 6, h, w), all the same shape.
+
+    Returns:
+        ``(luma, chroma)``: (nb, k, 2h, K * 2w) the frames' luma at full resolution
+        (pixel-shuffled) and (nb, 2k, h, K * w) their chroma; candidate j at columns j * 2w
+        (luma) and j * w (chroma).
     """
     ref = frames[0][0]
-    nb, c, h, w = ref.shape  # nb: B, or 1 for candidates the batch shares
-    b = vectors.shape[0]
+    nb, c, h, w = ref.shape
     k = len(frames[0])
     if c != 6 or any(len(f) != k or any(t.shape != ref.shape for t in f) for f in frames):
         raise ValueError("every candidate must be the same number of packed (B, 6, h, w) frames")
-    if mask is not None:
-        vectors = vectors * mask
-    field = dense_field(vectors, h, w, 4).float()  # (B, 2, h, w): 4 packed positions per 8-pixel block
-    pick = None if choice is None else dense_field(choice.to(torch.float32), h, w, 4)[:, 0]  # (B, h, w)
     n = len(frames)
-    luma = ref.new_empty((nb, k, 2 * h, n * 2 * w))  # candidates side by side
+    luma = ref.new_empty((nb, k, 2 * h, n * 2 * w))
     chroma = ref.new_empty((nb, 2 * k, h, n * w))
     for j, frame in enumerate(frames):
         for i, t in enumerate(frame):
             shuffle_into(luma[:, i, :, j * 2 * w:(j + 1) * 2 * w], t)
             chroma[:, 2 * i:2 * i + 2, :, j * w:(j + 1) * w] = t[:, 4:]
-    ys = torch.arange(h, device=field.device, dtype=torch.float32).view(1, 1, h, 1)
-    xs = torch.arange(w, device=field.device, dtype=torch.float32).view(1, 1, 1, w)
-    # phase p = 2 * dy + dx of the luma pixel within its 2x2 (pixel_unshuffle's channel order)
-    dy = torch.tensor([0.0, 0.0, 1.0, 1.0], device=field.device).view(1, 4, 1, 1)
-    dx = torch.tensor([0.0, 1.0, 0.0, 1.0], device=field.device).view(1, 4, 1, 1)
-    luma_x = (2 * xs + dx + field[:, :1]).clamp(0, 2 * w - 1)  # (B, 4, h, w)
-    luma_y = (2 * ys + dy + field[:, 1:]).clamp(0, 2 * h - 1)
-    chroma_x = (xs[:, 0] + 0.5 * field[:, 0]).clamp(0, w - 1)  # (B, h, w)
-    chroma_y = (ys[:, 0] + 0.5 * field[:, 1]).clamp(0, h - 1)
-    if pick is not None:
-        luma_x = luma_x + (pick * (2 * w))[:, None]
-        chroma_x = chroma_x + pick * w
-    # shared candidates are sampled through a stride-0 view: prepared once, not once per frame
-    luma = _sample(luma.expand(b, -1, -1, -1), luma_x.reshape(b, 4 * h, w), luma_y.reshape(b, 4 * h, w))
-    chroma = _sample(chroma.expand(b, -1, -1, -1), chroma_x, chroma_y)  # (B, 2k, h, w)
-    out = torch.cat([luma.view(b, k, 4, h, w), chroma.view(b, k, 2, h, w)], dim=2)
-    return out.view(b, 6 * k, h, w)
+    return luma, chroma
+
+
+def warp_stacked(luma: Tensor, chroma: Tensor, width: int, vectors: Tensor, choice: Tensor | None,
+                 mask: Tensor | None = None) -> Tensor:
+    """:func:`warp_packed_choice` on candidates already laid out by :func:`stack_candidates`.
+
+    Every block is read as one window (:func:`_sample_blocks`); the luma windows are rearranged
+    into the packed phases directly.
+
+    Args:
+        luma, chroma: the candidates side by side, as :func:`stack_candidates` returns them.
+        width: packed width w of one candidate.
+        vectors, choice, mask: as :func:`warp_packed_choice`.
+
+    Returns:
+        (B, 6 * k, h, w): the k frames moved, concatenated.
+    """
+    k, h = luma.shape[1], chroma.shape[-2]
+    b, _, gh, gw = vectors.shape
+    if gh * 4 < h or gw * 4 < width:
+        raise ValueError(f"block grid {gh}x{gw} cannot cover packed frames of {h}x{width}")
+    if mask is not None:
+        vectors = vectors * mask
+    vectors = vectors.float()
+    pick = None if choice is None else choice[:, 0]
+    # luma: 8x8 full-resolution blocks, window (y4, py, x4, px) -> packed phase 2 * py + px
+    moved = _sample_blocks(luma, vectors, pick, 8, 2 * width)  # (k, B, gh, gw, 8, 8)
+    moved = moved.view(k, b, gh, gw, 4, 2, 4, 2).permute(1, 0, 5, 7, 2, 4, 3, 6).reshape(b, k, 4, gh * 4, gw * 4)
+    # chroma: 4x4 blocks at its own resolution, the vector halved
+    tint = _sample_blocks(chroma, vectors * 0.5, pick, 4, width)  # (2k, B, gh, gw, 4, 4)
+    tint = tint.permute(1, 0, 2, 4, 3, 5).reshape(b, k, 2, gh * 4, gw * 4)
+    return torch.cat([moved, tint], dim=2)[..., :h, :width].reshape(b, 6 * k, h, width)
+
+
+def _sample_blocks(src: Tensor, shift: Tensor, choice: Tensor | None, size: int, width: int) -> Tensor:
+    """Bilinear samples of blocks moved by one displacement each, edges replicated.
+
+    Every output block of ``size`` x ``size`` pixels shares its displacement, so its integer
+    part picks one (size + 1)-square window of the source (a single gather) and its fraction
+    weighs the window's neighbours the same everywhere: exact bilinear interpolation, with the
+    sample positions clamped to the candidate's own picture (as ``grid_sample``'s border
+    padding, on coordinates clamped first, gives).
+
+    Args:
+        src: (nb, C, H, n * width) n candidate pictures side by side; nb = B, or 1 when the whole
+            batch shares them.
+        shift: (B, 2, gh, gw) float32 displacement (dx, dy) in ``src`` pixels per block; output
+            pixel (y, x) is ``src`` at (x + dx, y + dy) of its candidate.
+        choice: (B, gh, gw) the candidate of each block (None: the first).
+        size: block side in output pixels.
+        width: the width of one candidate.
+
+    Returns:
+        (C, B, gh, gw, size, size) blocks, in ``src``'s dtype.
+    """
+    nb, channels, height, total = src.shape
+    b, _, gh, gw = shift.shape
+    whole = shift.floor()
+    fraction = (shift - whole).to(torch.float32)
+    whole = whole.to(torch.int32)
+    taps = torch.arange(size + 1, dtype=torch.int32, device=src.device)
+    cols = (torch.arange(gw, dtype=torch.int32, device=src.device) * size).view(1, 1, gw, 1) + whole[:, 0, ..., None] + taps
+    rows = (torch.arange(gh, dtype=torch.int32, device=src.device) * size).view(1, gh, 1, 1) + whole[:, 1, ..., None] + taps
+    cols = cols.clamp_(0, width - 1)  # (B, gh, gw, size + 1)
+    rows = rows.clamp_(0, height - 1)
+    if choice is not None:
+        cols += (choice.to(torch.int32) * width)[..., None]
+    if nb > 1:
+        rows += (torch.arange(b, dtype=torch.int32, device=src.device) * height).view(b, 1, 1, 1)
+    index = rows.mul_(total)[..., :, None] + cols[..., None, :]  # (B, gh, gw, size + 1, size + 1)
+    flat = src.transpose(0, 1).reshape(channels, nb * height * total)
+    win = flat.index_select(1, index.view(-1)).view(channels, b, gh, gw, size + 1, size + 1).float()
+    across = torch.lerp(win[..., :-1], win[..., 1:], fraction[:, 0, :, :, None, None])
+    return torch.lerp(across[..., :-1, :], across[..., 1:, :], fraction[:, 1, :, :, None, None]).to(src.dtype)
 
 
 def shuffle_into(dst: Tensor, t: Tensor) -> None:
