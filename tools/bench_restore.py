@@ -14,13 +14,14 @@ In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
   CPU-speed issue);
 * peak RSS of ``restore --model none`` on a short and a 4x longer clip -- floor: no growth.
 
-    python tools/bench_restore.py [--frames 120] [--repeats 2]
+    python tools/bench_restore.py [--frames 120] [--repeats 2] [--model-repeats 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--model-frames", type=int, nargs="+", default=[24, 96],
                     help="clip lengths for the model runs (base: the first only)")
+    ap.add_argument("--model-repeats", type=int, default=3,
+                    help="rounds of the model runs (the median is printed; base runs once)")
     ap.add_argument("--memory-only", action="store_true", help="only the peak-memory check")
     args = ap.parse_args()
     print(f"machine: {machine()}")
@@ -109,19 +112,30 @@ def main() -> None:
                   f"ratio {t_plain / t_none:.3f} (floor 0.9)")
             clips = [make_clip(os.path.join(tmp, f"m{h}_{n}.mp4"), width=w, height=h, frames=n, qp=37,
                                bframes=3) for n in args.model_frames]
+            # every model configuration once per round, rounds interleaved, so that the machine's
+            # drift spreads over all of them; the median and the range of the rounds are printed
+            runs = []
             for name in ("classic", "small", "base"):
                 spec, note = model_spec(name, tmp)
                 for dev in devices:
                     engine = make_engine(spec, dev)
-                    # the default: two one-thread workers on a CPU; one worker alongside, in the
-                    # same run, for the ratio
-                    runs = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])
+                    # the default: two one-thread workers on a CPU; one worker alongside
+                    workers = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])
                     for clip in clips[:1] if name == "base" else clips:
-                        for workers, label in runs:
-                            r, t = best_time(lambda: restore_file(clip, dst, engine=engine, overwrite=True,
-                                                                  progress=False, workers=workers), 1)
-                            print(f"  restore --model {name:5s} on {dev:4s}  {r.frames / t:7.2f} frames/s"
-                                  f"   ({note}, {r.frames} frames{label})")
+                        for count, label in workers:
+                            runs.append((name, dev, engine, clip, count, note, label, []))
+            for r in range(args.model_repeats):
+                for name, dev, engine, clip, count, note, label, rates in runs:
+                    if name == "base" and r:
+                        continue  # one round: it is slow and has no floor
+                    out, t = best_time(lambda: restore_file(clip, dst, engine=engine, overwrite=True,
+                                                            progress=False, workers=count), 1)
+                    rates.append((out.frames / t, out.frames))
+            for name, dev, engine, clip, count, note, label, results in runs:
+                rates = [rate for rate, _ in results]
+                spread = f"; range {min(rates):.2f}-{max(rates):.2f} over {len(rates)} rounds" if len(rates) > 1 else ""
+                print(f"  restore --model {name:5s} on {dev:4s}  {statistics.median(rates):7.2f} frames/s"
+                      f"   ({note}, {results[0][1]} frames{label}{spread})")
         # memory: clips 4x and 16x longer must not need more memory
         peaks = []
         for n in (150, 600, 2400):

@@ -22,7 +22,7 @@ from .net import Reference
 from .refselect import select_reference
 from .warp import dense_field
 
-__all__ = ["LIST0_CANDIDATES", "Candidates", "restore_step"]
+__all__ = ["LIST0_CANDIDATES", "Candidates", "gated", "restore_step"]
 
 
 
@@ -80,6 +80,13 @@ def restore_step(
     if family is None:
         family = frame_type.new_zeros(frame_type.shape)
     out = _run(model, decoded, qp, frame_type, refs[0], refs[1], family, tile, tile_margin)
+    return gated(model, decoded, qp, frame_type, family, out, strength)
+
+
+def gated(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, family: Tensor, out: Tensor,
+          strength: float = 1.0) -> Tensor:
+    """The end of the step: the model's output ``out`` (B, 6, h, w) with its correction scaled by
+    the model's gate and ``strength``, clamped to [0, 1]. Other arguments as :func:`restore_step`."""
     gate: Gate | None = getattr(model, "gate", None)
     if gate is not None or strength != 1.0:
         scale = gate.lookup(qp, frame_type, family, decoded) if gate is not None else qp.new_ones(qp.shape)

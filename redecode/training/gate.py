@@ -65,8 +65,7 @@ def _collect(model: nn.Module, clips: Sequence[Clip], progress: bool, desc: str,
     retain_freed_memory()
     for ci, clip in enumerate(tqdm(clips, desc=desc, unit="clip", file=sys.stderr, disable=not progress)):
         for step in walk_clip(model, ClipTensors.from_clip(clip)):
-            with torch.no_grad():
-                raw = model(step.decoded, step.qp, step.frame_type, step.l0, step.l1, step.family)
+            raw = step.raw
             peak = float(step.max_value)
             dec = F.pixel_shuffle(step.decoded[:, :4].double(), 2)[0, 0] * peak  # (H, W) integer values
             c = F.pixel_shuffle((raw - step.decoded)[:, :4].double(), 2)[0, 0] * peak

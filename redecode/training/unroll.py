@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from ..coding import FrameType
 from ..models import Candidates, Reference, restore_step, select_reference
+from ..models.step import gated
 from .config import TrainConfig
 from .sampler import ClipTensors, Run, make_run
 
@@ -144,6 +145,7 @@ class FrameStep:
         t: display index; decoded (1, 6, h, w); qp (1, 1, gh, gw); frame_type (1,);
         l0, l1: aligned references (as ``restore_step`` aligns them) or None;
         pristine: (1, 6, h, w) the source frame; family (1,) the codec family;
+        raw: (1, 6, h, w) the model's output, before its gate and the clamp;
         max_value: the largest sample value (255 for 8-bit video).
     """
 
@@ -155,6 +157,7 @@ class FrameStep:
     l1: Reference | None
     pristine: Tensor
     family: Tensor
+    raw: Tensor
     max_value: int = 255
 
     @property
@@ -167,8 +170,9 @@ class FrameStep:
 
 @torch.no_grad()
 def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
-    """Restore a whole clip with ``model`` in the pipeline's order, yielding each frame's inputs
-    before it is restored (for closed-form fits: ``classic``, the safety gate)."""
+    """Restore a whole clip with ``model`` in the pipeline's order (as ``restore_step``, untiled),
+    yielding each frame's inputs and the model's ungated output before the gate's result serves
+    as a reference (for closed-form fits: ``classic``, the safety gate)."""
     run = make_run(clip, 0, clip.length)
     restored: dict[int, Tensor] = {}
     device = torch.device("cpu")
@@ -176,6 +180,7 @@ def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
         decoded, qp, ftype, c0, c1, family = group_inputs([run], [restored], [(0, t)], device)
         refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
                 for c in (c0, c1)]
-        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family,
+        raw = model(decoded, qp, ftype, refs[0], refs[1], family)  # restore_step's, untiled
+        yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family, raw,
                         (1 << clip.bit_depth) - 1)
-        restored[t] = restore_step(model, decoded, qp, ftype, c0, c1, family=family)[0]
+        restored[t] = gated(model, decoded, qp, ftype, family, raw)[0]
