@@ -229,6 +229,29 @@ def test_grown_model_computes_the_same_then_trains_its_new_blocks() -> None:
         big.grown(dataclasses.replace(big.config, ref_mix=1))  # fewer blocks
 
 
+@pytest.mark.parametrize("dropped", [["enc.2.0"], ["dec.0.0"], ["enc.0.0", "dec.1.0"]])
+def test_model_without_blocks_is_the_model_with_their_residuals_zeroed(dropped: list[str]) -> None:
+    config = RestorationConfig(widths=(8, 12, 16), enc_blocks=(1, 1, 2), dec_blocks=(1, 1), ref_mix=1, cond_width=8)
+    model = RestorationNet(config)
+    torch.manual_seed(5)
+    for p in model.parameters():  # every weight non-zero, as after training
+        torch.nn.init.normal_(p, std=0.1)
+    smaller = model.without_blocks(dropped)
+    for name in dropped:
+        block = dict(model.named_modules())[name]
+        torch.nn.init.zeros_(block.conv2.weight)
+        torch.nn.init.zeros_(block.conv2.bias)
+    assert sum(smaller.config.enc_blocks + smaller.config.dec_blocks) == 6 - len(dropped)
+    for lists in (0, 2):
+        x = _inputs(2, 32, 48, lists, seed=4)
+        with torch.no_grad():
+            torch.testing.assert_close(smaller(**x), model(**x), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="no residual block 'enc.3.0'"):
+        model.without_blocks(["enc.3.0"])
+    with pytest.raises(ValueError, match="no residual block 'head'"):
+        model.without_blocks(["head"])
+
+
 def test_bad_input_shapes_raise() -> None:
     model = RestorationNet(TINY)
     x = _inputs(1, 32, 32, 1)

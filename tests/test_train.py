@@ -174,6 +174,11 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_ref_mix=1"]) == 0
     assert load(grown / "model.pt").config.ref_mix == 1
     assert train_main(common + init + ["--out-dir", str(grown), "--set", "model_cond_width=9"]) == 1
+    # ... and may leave residual blocks out (the rest keep their weights)
+    smaller = tmp_path / "smaller"
+    assert train_main(common + init + ["--out-dir", str(smaller), "--set", "drop_blocks=['dec.0.0']"]) == 0
+    assert load(smaller / "model.pt").config.dec_blocks[0] == load(straight / "model.pt").config.dec_blocks[0] - 1
+    assert train_main(common + init + ["--out-dir", str(smaller), "--set", "drop_blocks=['dec.9.0']"]) == 1
 
 
 def _interrupt_at_step(n: int, args: list[str], monkeypatch) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -240,6 +241,45 @@ class RestorationNet(nn.Module):
                 nn.init.zeros_(block.conv2.bias)
         model.name, model.meta, model.gate = self.name, dict(self.meta), self.gate
         return model.train(self.training)
+
+    def without_blocks(self, names: Sequence[str]) -> RestorationNet:
+        """A copy without the named residual blocks ("enc.K.I", "dec.K.I": level K, block I), the
+        others keeping their weights and FiLM parameters: the function of this model with those
+        blocks' residuals set to zero (a smaller, faster network to fine-tune)."""
+        kept = {"enc": [list(range(n)) for n in self.config.enc_blocks],
+                "dec": [list(range(n)) for n in self.config.dec_blocks]}
+        for name in names:
+            part, _, rest = name.partition(".")
+            level, _, index = rest.partition(".")
+            if part not in kept or not level.isdigit() or not index.isdigit() \
+                    or int(level) >= len(kept[part]) or int(index) not in kept[part][int(level)]:
+                raise ValueError(f"no residual block {name!r} in {self.config.to_dict()} "
+                                 "(names are enc.K.I or dec.K.I)")
+            kept[part][int(level)].remove(int(index))
+        config = dataclasses.replace(self.config, enc_blocks=tuple(map(len, kept["enc"])),
+                                     dec_blocks=tuple(map(len, kept["dec"])))
+        model = RestorationNet(config).to(self.head.weight.device)
+        old, new = self.state_dict(), {}
+        for key in model.state_dict():
+            part, level, index, tail = (key.split(".", 3) + ["", "", ""])[:4]
+            if part in kept and index.isdigit() and tail:
+                new[key] = old[f"{part}.{level}.{kept[part][int(level)][int(index)]}.{tail}"]
+            elif key.startswith("film."):
+                new[key] = torch.cat([old[key][start:start + size] for start, size in self._film_rows(kept)])
+            else:
+                new[key] = old[key]
+        model.load_state_dict(new)
+        model.name, model.meta, model.gate = self.name, dict(self.meta), None  # a gate fits its own model
+        return model.train(self.training)
+
+    def _film_rows(self, kept: dict[str, list[list[int]]]) -> list[tuple[int, int]]:
+        """(first row, rows) of the FiLM output for each block in ``kept``, in this model's order."""
+        blocks = [("enc", k, i) for k, n in enumerate(self.config.enc_blocks) for i in range(n)]
+        blocks += [("dec", k, i) for k in reversed(range(len(self.config.dec_blocks)))
+                   for i in range(self.config.dec_blocks[k])]
+        starts = [sum(self._film_sizes[:j]) for j in range(len(blocks))]
+        return [(start, size) for (part, k, i), start, size in zip(blocks, starts, self._film_sizes)
+                if i in kept[part][k]]
 
     def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor,
                    family: Tensor) -> list[Tensor]:

@@ -38,6 +38,9 @@ class TrainConfig:
             only upwards: the added blocks start as the identity (``RestorationNet.grown``).
         init: checkpoint (path, or a shipped model name) whose weights start the run
             (fine-tuning); empty: a fresh network.
+        drop_blocks: residual blocks of ``init`` left out ("enc.K.I", "dec.K.I"), the others
+            keeping their weights (``RestorationNet.without_blocks``): a faster network to
+            fine-tune.
         train, val: glob patterns of clip ``.npz`` files (relative to the working directory).
         gate: clip files on which the safety gate is fitted at the end (a validation ladder:
             every QP); empty: no gate.
@@ -81,6 +84,7 @@ class TrainConfig:
     model_ref_mix: int = -1
     model_cond_width: int = 0
     init: str = ""
+    drop_blocks: tuple[str, ...] = ()
     train: tuple[str, ...] = ()
     val: tuple[str, ...] = ()
     gate: tuple[str, ...] = ()
@@ -123,6 +127,8 @@ class TrainConfig:
             raise TrainError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.precision not in PRECISIONS:
             raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.drop_blocks and not self.init:
+            raise TrainError("drop_blocks needs init (the checkpoint whose blocks are dropped)")
         if not 0.0 <= self.ema < 1.0:
             raise TrainError(f"ema must be in [0, 1), got {self.ema}")
         if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0 or self.psnr_floor <= 0:
@@ -150,7 +156,7 @@ class TrainConfig:
         return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
 
 
-_STR_TUPLES = {"train", "val", "gate"}
+_STR_TUPLES = {"train", "val", "gate", "drop_blocks"}
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import csv
+import dataclasses
 import math
 import sys
 import time
@@ -73,11 +74,21 @@ def _initial_model(cfg: TrainConfig) -> RestorationNet:
         model = load(cfg.init)
     except ModelError as exc:
         raise TrainError(f"init: {exc}") from exc
+    if cfg.drop_blocks:
+        if not isinstance(model, RestorationNet):
+            raise TrainError(f"drop_blocks: init {cfg.init} is not a restoration network")
+        try:
+            model = model.without_blocks(cfg.drop_blocks)
+        except ValueError as exc:
+            raise TrainError(f"drop_blocks: {exc}") from exc
     overridden = any((cfg.model_widths, cfg.model_enc_blocks, cfg.model_dec_blocks,
                       cfg.model_ref_blocks >= 0, cfg.model_ref_mix >= 0, cfg.model_cond_width > 0))
-    if overridden and cfg.model_config() != model.config:
+    target = cfg.model_config()
+    if cfg.drop_blocks:  # the block counts are what is left of the init's
+        target = dataclasses.replace(target, enc_blocks=model.config.enc_blocks, dec_blocks=model.config.dec_blocks)
+    if overridden and target != model.config:
         try:
-            model = model.grown(cfg.model_config())
+            model = model.grown(target)
         except ValueError as exc:
             raise TrainError(f"init {cfg.init}: {exc}") from exc
     return model.train()
