@@ -1,18 +1,18 @@
 """Differentiable motion compensation with the bitstream's own block vectors.
 
 Vectors come on the decoder's 8x8 luma block grid: (B, 2, ceil(H/8), ceil(W/8)), (dx, dy) in
-luma pixels, pixel (x, y) of the current frame predicted from (x + dx, y + dy) of the reference.
-A block vector is expanded to a dense field by repeating it over its block's pixels (cropped to
-the frame) and the reference is sampled there bilinearly (``grid_sample``); positions outside
-the reference take the nearest edge pixel (``padding_mode="border"``, as codecs pad references).
+luma pixels, pixel (x, y) of the current frame predicted from (x + dx, y + dy) of the reference,
+bilinearly; positions outside the reference take the nearest edge pixel (as codecs pad
+references).
 
 Packed tensors (see :mod:`redecode.models.tensors`) are warped plane by plane, like a decoder
 does: the 4 luma channels are pixel-shuffled back to full resolution, warped with the full
 vector on 8x8 blocks and unshuffled again (so an integer luma vector is exact, even an odd one);
 the 2 chroma channels are warped at their own resolution with the vector halved on 4x4 blocks
 (H.264 chroma motion compensation is bilinear too). Luma sub-pel positions are interpolated
-bilinearly, an approximation of H.264's 6-tap filter. Block vectors are applied block by block
-(one gathered window per block, weighed by the vector's fraction), not pixel by pixel.
+bilinearly, an approximation of H.264's 6-tap filter. A block moves as a whole: one gathered
+window per block, weighed by its vector's fraction (:func:`_sample_blocks`). :func:`warp` moves
+images by a dense per-pixel field instead (``grid_sample``).
 """
 
 from __future__ import annotations
@@ -42,30 +42,24 @@ def dense_field(blocks: Tensor, height: int, width: int, block: int) -> Tensor:
     return dense[..., :height, :width]
 
 
-def warp(x: Tensor, flow: Tensor, width: int | None = None, offset: Tensor | None = None) -> Tensor:
+def warp(x: Tensor, flow: Tensor) -> Tensor:
     """Backward-warp images with a dense field, bilinear, edge pixels replicated outside.
 
     Args:
-        x: (B, C, H, Wx) images; with ``width``, K = Wx / width images side by side.
+        x: (B, C, H, W) images.
         flow: (B, 2, H, W) displacement (dx, dy) in pixels: out[:, :, y, x] = x at (x + dx, y + dy).
-        width: the width W of one image (default: all of x).
-        offset: (B, 1, H, W) which of the side-by-side images each pixel samples (0 .. K-1).
 
     Returns:
         (B, C, H, W) warped images.
     """
-    b, _, h, total = x.shape
-    w = total if width is None else width
+    _, _, h, w = x.shape
     # Sample positions in float32 even for half-precision inputs: fp16 cannot hold a sub-pixel
-    # position beyond column 1024. Clamping to the image is the border replication of codecs
-    # (and keeps side-by-side images apart).
+    # position beyond column 1024. Clamping to the image is the border replication of codecs.
     flow = flow.float()
     ys = torch.arange(h, device=x.device, dtype=torch.float32).view(1, h, 1)
     xs = torch.arange(w, device=x.device, dtype=torch.float32).view(1, 1, w)
     px = (xs + flow[:, 0]).clamp(0, w - 1)
     py = (ys + flow[:, 1]).clamp(0, h - 1)
-    if offset is not None:
-        px = px + offset[:, 0].float() * w
     return _sample(x, px, py)
 
 
@@ -85,7 +79,7 @@ def warp_packed(t: Tensor, vectors: Tensor, mask: Tensor | None = None) -> Tenso
     """
     if t.shape[1] % 6:
         raise ValueError(f"packed tensors have a multiple of 6 channels, got {t.shape[1]}")
-    return _warp_candidates([list(t.split(6, dim=1))], vectors, None, mask)
+    return warp_packed_choice([list(t.split(6, dim=1))], vectors, None, mask)
 
 
 def warp_packed_choice(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor | None,
@@ -105,12 +99,6 @@ def warp_packed_choice(frames: list[list[Tensor]], vectors: Tensor, choice: Tens
     Returns:
         (B, 6 * k, h, w): the k frames moved, concatenated.
     """
-    return _warp_candidates(frames, vectors, choice, mask)
-
-
-def _warp_candidates(frames: list[list[Tensor]], vectors: Tensor, choice: Tensor | None,
-                     mask: Tensor | None) -> Tensor:
-    """:func:`warp_packed_choice`; ``choice`` None: the first (only) candidate everywhere."""
     return warp_stacked(*stack_candidates(frames), frames[0][0].shape[-1], vectors, choice, mask)
 
 
