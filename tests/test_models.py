@@ -229,7 +229,7 @@ def test_grown_model_computes_the_same_then_trains_its_new_blocks() -> None:
         big.grown(dataclasses.replace(big.config, ref_mix=1))  # fewer blocks
 
 
-@pytest.mark.parametrize("dropped", [["enc.2.0"], ["dec.0.0"], ["enc.0.0", "dec.1.0"]])
+@pytest.mark.parametrize("dropped", [["enc.2.0"], ["dec.0.0"], ["enc.0.0", "dec.1.0"], ["ref_mix.0"]])
 def test_model_without_blocks_is_the_model_with_their_residuals_zeroed(dropped: list[str]) -> None:
     config = RestorationConfig(widths=(8, 12, 16), enc_blocks=(1, 1, 2), dec_blocks=(1, 1), ref_mix=1, cond_width=8)
     model = RestorationNet(config)
@@ -241,7 +241,8 @@ def test_model_without_blocks_is_the_model_with_their_residuals_zeroed(dropped: 
         block = dict(model.named_modules())[name]
         torch.nn.init.zeros_(block.conv2.weight)
         torch.nn.init.zeros_(block.conv2.bias)
-    assert sum(smaller.config.enc_blocks + smaller.config.dec_blocks) == 6 - len(dropped)
+    c = smaller.config
+    assert sum(c.enc_blocks + c.dec_blocks) + c.ref_mix == 7 - len(dropped)
     for lists in (0, 2):
         x = _inputs(2, 32, 48, lists, seed=4)
         with torch.no_grad():
@@ -250,6 +251,8 @@ def test_model_without_blocks_is_the_model_with_their_residuals_zeroed(dropped: 
         model.without_blocks(["enc.3.0"])
     with pytest.raises(ValueError, match="no residual block 'head'"):
         model.without_blocks(["head"])
+    with pytest.raises(ValueError, match="no residual block 'ref_mix.1'"):
+        model.without_blocks(["ref_mix.1"])
 
 
 def test_bad_input_shapes_raise() -> None:

@@ -239,31 +239,34 @@ class RestorationNet(nn.Module):
             for block in blocks[kept:]:
                 nn.init.zeros_(block.conv2.weight)
                 nn.init.zeros_(block.conv2.bias)
-        model.name, model.meta, model.gate = self.name, dict(self.meta), self.gate
+        model.name, model.meta, model.gate = self.name, dict(self.meta), None  # a gate fits its own model
         return model.train(self.training)
 
     def without_blocks(self, names: Sequence[str]) -> RestorationNet:
-        """A copy without the named residual blocks ("enc.K.I", "dec.K.I": level K, block I), the
-        others keeping their weights and FiLM parameters: the function of this model with those
-        blocks' residuals set to zero (a smaller, faster network to fine-tune)."""
-        kept = {"enc": [list(range(n)) for n in self.config.enc_blocks],
-                "dec": [list(range(n)) for n in self.config.dec_blocks]}
+        """A copy without the named residual blocks, the others keeping their weights and FiLM
+        parameters: the function of this model with those blocks' residuals set to zero (a
+        smaller, faster network). Names: "enc.K.I" / "dec.K.I" (level K, block I) and
+        "ref_blocks.I" / "ref_mix.I" (the reference path)."""
+        c = self.config
+        kept = {**{f"enc.{k}": list(range(n)) for k, n in enumerate(c.enc_blocks)},
+                **{f"dec.{k}": list(range(n)) for k, n in enumerate(c.dec_blocks)},
+                "ref_blocks": list(range(c.ref_blocks)), "ref_mix": list(range(c.ref_mix))}
         for name in names:
-            part, _, rest = name.partition(".")
-            level, _, index = rest.partition(".")
-            if part not in kept or not level.isdigit() or not index.isdigit() \
-                    or int(level) >= len(kept[part]) or int(index) not in kept[part][int(level)]:
-                raise ValueError(f"no residual block {name!r} in {self.config.to_dict()} "
-                                 "(names are enc.K.I or dec.K.I)")
-            kept[part][int(level)].remove(int(index))
-        config = dataclasses.replace(self.config, enc_blocks=tuple(map(len, kept["enc"])),
-                                     dec_blocks=tuple(map(len, kept["dec"])))
+            prefix, _, index = name.rpartition(".")
+            if prefix not in kept or not index.isdigit() or int(index) not in kept[prefix]:
+                raise ValueError(f"no residual block {name!r} in {c.to_dict()} "
+                                 "(names are enc.K.I, dec.K.I, ref_blocks.I or ref_mix.I)")
+            kept[prefix].remove(int(index))
+        config = dataclasses.replace(
+            c, enc_blocks=tuple(len(kept[f"enc.{k}"]) for k in range(len(c.enc_blocks))),
+            dec_blocks=tuple(len(kept[f"dec.{k}"]) for k in range(len(c.dec_blocks))),
+            ref_blocks=len(kept["ref_blocks"]), ref_mix=len(kept["ref_mix"]))
         model = RestorationNet(config).to(self.head.weight.device)
         old, new = self.state_dict(), {}
         for key in model.state_dict():
-            part, level, index, tail = (key.split(".", 3) + ["", "", ""])[:4]
-            if part in kept and index.isdigit() and tail:
-                new[key] = old[f"{part}.{level}.{kept[part][int(level)][int(index)]}.{tail}"]
+            head, index, tail = _block_key(key, kept)
+            if head:
+                new[key] = old[f"{head}.{kept[head][index]}.{tail}"]
             elif key.startswith("film."):
                 new[key] = torch.cat([old[key][start:start + size] for start, size in self._film_rows(kept)])
             else:
@@ -272,14 +275,13 @@ class RestorationNet(nn.Module):
         model.name, model.meta, model.gate = self.name, dict(self.meta), None  # a gate fits its own model
         return model.train(self.training)
 
-    def _film_rows(self, kept: dict[str, list[list[int]]]) -> list[tuple[int, int]]:
+    def _film_rows(self, kept: dict[str, list[int]]) -> list[tuple[int, int]]:
         """(first row, rows) of the FiLM output for each block in ``kept``, in this model's order."""
-        blocks = [("enc", k, i) for k, n in enumerate(self.config.enc_blocks) for i in range(n)]
-        blocks += [("dec", k, i) for k in reversed(range(len(self.config.dec_blocks)))
-                   for i in range(self.config.dec_blocks[k])]
+        c = self.config
+        blocks = [(f"enc.{k}", i) for k, n in enumerate(c.enc_blocks) for i in range(n)]
+        blocks += [(f"dec.{k}", i) for k in reversed(range(len(c.dec_blocks))) for i in range(c.dec_blocks[k])]
         starts = [sum(self._film_sizes[:j]) for j in range(len(blocks))]
-        return [(start, size) for (part, k, i), start, size in zip(blocks, starts, self._film_sizes)
-                if i in kept[part][k]]
+        return [(start, size) for (head, i), start, size in zip(blocks, starts, self._film_sizes) if i in kept[head]]
 
     def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor,
                    family: Tensor) -> list[Tensor]:
@@ -367,6 +369,17 @@ class RestorationNet(nn.Module):
                 x = block(x, next(film))
         out = self.tail(x)[:, :, :h, :w]
         return decoded + out.contiguous()
+
+
+def _block_key(key: str, blocks: dict[str, list[int]]) -> tuple[str, int, str]:
+    """("enc.2", 1, "conv1.weight") for "enc.2.1.conv1.weight" when "enc.2" is in ``blocks``;
+    ("", 0, "") for a key of no residual block."""
+    for head in blocks:
+        if key.startswith(head + "."):
+            index, _, tail = key[len(head) + 1:].partition(".")
+            if index.isdigit() and tail:
+                return head, int(index), tail
+    return "", 0, ""
 
 
 def _padded(x: Tensor, pad: tuple[int, int, int, int]) -> Tensor:
