@@ -239,7 +239,7 @@ class RestorationNet(nn.Module):
             for block in blocks[kept:]:
                 nn.init.zeros_(block.conv2.weight)
                 nn.init.zeros_(block.conv2.bias)
-        model.name, model.meta, model.gate = self.name, dict(self.meta), None  # a gate fits its own model
+        model.name, model.meta, model.gate = self.name, dict(self.meta), self.gate
         return model.train(self.training)
 
     def without_blocks(self, names: Sequence[str]) -> RestorationNet:
