@@ -34,7 +34,7 @@ MODELS: dict[str, type[nn.Module]] = {
 #: Default configs of the named sizes: ``small`` for CPUs, ``base`` for GPUs and best quality.
 SIZES: dict[str, RestorationConfig] = {
     "small": RestorationConfig(widths=(16, 32, 64), enc_blocks=(1, 1, 2), dec_blocks=(1, 1), ref_blocks=0,
-                               ref_mix=1, cond_width=32),
+                               ref_mix=0, cond_width=32),
     "base": RestorationConfig(widths=(64, 96, 128), enc_blocks=(2, 2, 4), dec_blocks=(2, 2), ref_blocks=1,
                               cond_width=64),
 }
