@@ -38,10 +38,13 @@ else
 fi
 
 # small goes on from the newest CPU stage (its checkpoint travels with the tree; the shipped
-# weights come from it) at a lower peak rate instead of starting from zero
+# weights come from it, without its ref_mix.0 block, as they ship) at a lower peak rate instead
+# of starting from zero
 small_init="$root/checkpoints/small_cpu_refs8/last.pt"
 small_tune=()
-if [ -f "$small_init" ]; then small_tune=(--set "init=\"$small_init\"" --set lr=1.5e-4); fi
+if [ -f "$small_init" ]; then
+  small_tune=(--set "init=\"$small_init\"" --set "drop_blocks=['ref_mix.0']" --set lr=1.5e-4)
+fi
 
 say "building clips from $pack"
 "$py" -m redecode dataset "$pack/train" --val-sources "$pack/val" -o "$out/data" --clips $clips --val-clips 0 \
