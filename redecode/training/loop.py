@@ -85,7 +85,9 @@ def _initial_model(cfg: TrainConfig) -> RestorationNet:
                       cfg.model_ref_blocks >= 0, cfg.model_ref_mix >= 0, cfg.model_cond_width > 0))
     target = cfg.model_config()
     if cfg.drop_blocks:  # the block counts are what is left of the init's
-        target = dataclasses.replace(target, enc_blocks=model.config.enc_blocks, dec_blocks=model.config.dec_blocks)
+        c = model.config
+        target = dataclasses.replace(target, enc_blocks=c.enc_blocks, dec_blocks=c.dec_blocks,
+                                     ref_blocks=c.ref_blocks, ref_mix=c.ref_mix)
     if overridden and target != model.config:
         try:
             model = model.grown(target)
