@@ -27,7 +27,7 @@ __all__ = ["MB_ACTIVITY", "QP_BANDS", "Gate", "cell_map", "macroblock_activity"]
 QP_BANDS: tuple[float, ...] = (24.5, 29.5, 34.5, 39.5)
 #: Upper macroblock activity (see :func:`macroblock_activity`) of each level but the last.
 MB_ACTIVITY: tuple[float, ...] = (3.0, 8.0, 16.0)
-#: Packed positions per macroblock side.
+#: Packed-grid positions per macroblock side (a 16x16 luma macroblock is 8x8 packed positions).
 MB_PACKED = 8
 
 

@@ -33,13 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .gate import Gate
+from .gate import MB_PACKED, Gate
 from .warp import dense_field
 
 __all__ = ["Reference", "RestorationConfig", "RestorationNet"]
 
-#: Packed-grid positions per macroblock side (a 16x16 luma macroblock is 8x8 packed positions).
-MB = 8
 #: Weight of a reference list where it has no vector for a block (against 1 where it has one).
 INTRA_WEIGHT = 0.01
 #: Gain on the residual and correction channels (1 code value of 8-bit video -> 0.06).
@@ -218,10 +216,12 @@ class RestorationNet(nn.Module):
         # codec family (0: deblocked H.264-like, 1: MPEG)
         cw = config.cond_width
         self.cond = nn.Sequential(_conv(8, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
-        film_levels = [k for k, n in enumerate(config.enc_blocks) for _ in range(n)]
+        # the FiLM-modulated blocks in the order forward runs them ("enc.K" / "dec.K", block index):
         # decoder blocks run from the coarsest scale back up to scale 0
-        film_levels += [k for k in reversed(range(len(config.dec_blocks))) for _ in range(config.dec_blocks[k])]
-        self._film_sizes = [2 * widths[k] for k in film_levels]
+        self._film_blocks = [(f"enc.{k}", i) for k, n in enumerate(config.enc_blocks) for i in range(n)]
+        self._film_blocks += [(f"dec.{k}", i) for k in reversed(range(len(config.dec_blocks)))
+                              for i in range(config.dec_blocks[k])]
+        self._film_sizes = [2 * widths[int(head.split(".")[1])] for head, _ in self._film_blocks]
         self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
         self.to(memory_format=torch.channels_last)
 
@@ -277,11 +277,9 @@ class RestorationNet(nn.Module):
 
     def _film_rows(self, kept: dict[str, list[int]]) -> list[tuple[int, int]]:
         """(first row, rows) of the FiLM output for each block in ``kept``, in this model's order."""
-        c = self.config
-        blocks = [(f"enc.{k}", i) for k, n in enumerate(c.enc_blocks) for i in range(n)]
-        blocks += [(f"dec.{k}", i) for k in reversed(range(len(c.dec_blocks))) for i in range(c.dec_blocks[k])]
-        starts = [sum(self._film_sizes[:j]) for j in range(len(blocks))]
-        return [(start, size) for (head, i), start, size in zip(blocks, starts, self._film_sizes) if i in kept[head]]
+        starts = [sum(self._film_sizes[:j]) for j in range(len(self._film_blocks))]
+        return [(start, size) for (head, i), start, size in zip(self._film_blocks, starts, self._film_sizes)
+                if i in kept[head]]
 
     def _condition(self, qp: Tensor, frame_type: Tensor, has_l0: Tensor, has_l1: Tensor,
                    family: Tensor) -> list[Tensor]:
@@ -322,7 +320,7 @@ class RestorationNet(nn.Module):
             (B, 6, h, w) restored frames, same packing; not clipped to [0, 1].
         """
         b, c, h, w = decoded.shape
-        gh, gw = math.ceil(h / MB), math.ceil(w / MB)
+        gh, gw = math.ceil(h / MB_PACKED), math.ceil(w / MB_PACKED)
         _check("decoded", decoded, (b, 6, h, w))
         _check("qp", qp, (b, 1, gh, gw))
         _check("frame_type", frame_type, (b,))
@@ -335,7 +333,7 @@ class RestorationNet(nn.Module):
         absent = qp.new_zeros(b)
         films = self._condition(qp, frame_type, absent if l0 is None else l0.present,
                                 absent if l1 is None else l1.present, absent if family is None else family)
-        pad = (0, gw * MB - w, 0, gh * MB - h)
+        pad = (0, gw * MB_PACKED - w, 0, gh * MB_PACKED - h)
         current = _padded(decoded, pad)
         x = self.head(current)
         if refs:
