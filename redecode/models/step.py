@@ -22,7 +22,7 @@ from .net import Reference
 from .refselect import select_reference
 from .warp import dense_field
 
-__all__ = ["LIST0_CANDIDATES", "Candidates", "gated", "restore_step"]
+__all__ = ["LIST0_CANDIDATES", "Candidates", "align", "gated", "restore_step"]
 
 
 
@@ -75,12 +75,18 @@ def restore_step(
     Returns:
         (B, 6, h, w) restored frames in [0, 1].
     """
-    refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
-            for c in (l0, l1)]
+    refs = align(decoded, l0, l1)
     if family is None:
         family = frame_type.new_zeros(frame_type.shape)
     out = _run(model, decoded, qp, frame_type, refs[0], refs[1], family, tile, tile_margin)
     return gated(model, decoded, qp, frame_type, family, out, strength)
+
+
+def align(decoded: Tensor, l0: Candidates | None, l1: Candidates | None) -> list[Reference | None]:
+    """The start of the step: each list's candidates aligned into one reference
+    (:func:`select_reference`), or None for a list that is absent."""
+    return [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
+            for c in (l0, l1)]
 
 
 def gated(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, family: Tensor, out: Tensor,

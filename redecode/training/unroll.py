@@ -19,8 +19,8 @@ import torch
 from torch import Tensor, nn
 
 from ..coding import FrameType
-from ..models import Candidates, Reference, restore_step, select_reference
-from ..models.step import gated
+from ..models import Candidates, Reference, restore_step
+from ..models.step import align, gated
 from .config import TrainConfig
 from .sampler import ClipTensors, Run, make_run
 
@@ -178,8 +178,7 @@ def walk_clip(model: nn.Module, clip: ClipTensors) -> Iterator[FrameStep]:
     device = torch.device("cpu")
     for t in run.order:
         decoded, qp, ftype, c0, c1, family = group_inputs([run], [restored], [(0, t)], device)
-        refs = [None if c is None else select_reference(decoded, c.restored, c.decoded, c.vectors, c.mask)
-                for c in (c0, c1)]
+        refs = align(decoded, c0, c1)
         raw = model(decoded, qp, ftype, refs[0], refs[1], family)  # restore_step's, untiled
         yield FrameStep(t, decoded, qp, ftype, refs[0], refs[1], clip.pristine_frame(t)[None], family, raw,
                         (1 << clip.bit_depth) - 1)
