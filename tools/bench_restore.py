@@ -125,12 +125,12 @@ def main() -> None:
                         for count, label in workers:
                             runs.append((name, dev, engine, clip, count, note, label, []))
             for r in range(args.model_repeats):
-                for name, dev, engine, clip, count, note, label, rates in runs:
+                for name, dev, engine, clip, count, note, label, results in runs:
                     if name == "base" and r:
                         continue  # one round: it is slow and has no floor
                     out, t = best_time(lambda: restore_file(clip, dst, engine=engine, overwrite=True,
                                                             progress=False, workers=count), 1)
-                    rates.append((out.frames / t, out.frames))
+                    results.append((out.frames / t, out.frames))
             for name, dev, engine, clip, count, note, label, results in runs:
                 rates = [rate for rate, _ in results]
                 spread = f"; range {min(rates):.2f}-{max(rates):.2f} over {len(rates)} rounds" if len(rates) > 1 else ""
