@@ -412,3 +412,26 @@ def test_shipped_weights_carry_their_gate_data_and_figures(path: Path) -> None:
     gain = meta["validation"]["video/37"]["psnr"]["all"]  # held-out real video, QP 37 (bench_quality)
     assert gain > 0.0 and meta["validation_note"]
     assert "optimizer" not in torch.load(path, map_location="cpu", weights_only=True)
+
+
+@pytest.mark.parametrize("f", [1, 2, 4])
+def test_film_channels_last_path_matches_the_plain_one(f: int) -> None:
+    from redecode.models.net import _film
+
+    g = torch.Generator().manual_seed(f)
+    b, c, gh, gw = 2, 5, 3, 4
+    x = torch.randn(b, c, gh * f, gw * f, generator=g)
+    ss = torch.randn(b, 2 * c, gh, gw, generator=g)
+    scale, shift = ss[:, :c], ss[:, c:]
+    want = x * (1 + scale.repeat_interleave(f, 2).repeat_interleave(f, 3)) \
+        + shift.repeat_interleave(f, 2).repeat_interleave(f, 3)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        xl = x.contiguous(memory_format=layout).requires_grad_(True)
+        sl = ss.clone().requires_grad_(True)
+        got = _film(xl, sl)
+        torch.testing.assert_close(got, want)
+        weights = torch.rand(want.shape, generator=g)
+        gx, gs = torch.autograd.grad((got * weights).sum(), (xl, sl))
+        torch.testing.assert_close(gx, weights * (1 + scale.repeat_interleave(f, 2).repeat_interleave(f, 3)))
+        mb = (weights * x).unflatten(3, (gw, f)).unflatten(2, (gh, f)).sum((3, 5))  # d/d scale per block
+        torch.testing.assert_close(gs, torch.cat([mb, weights.unflatten(3, (gw, f)).unflatten(2, (gh, f)).sum((3, 5))], 1))

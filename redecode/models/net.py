@@ -146,10 +146,11 @@ def _film(x: Tensor, scale_shift: Tensor) -> Tensor:
     f = h // gh
     if f > 1 and x.is_contiguous(memory_format=torch.channels_last):
         # Fast path: in (B, H, W, C) memory a macroblock row is f rows of W*C contiguous values;
-        # expand the parameters along W only and broadcast them over the f rows.
-        ss = scale_shift.repeat_interleave(f, dim=3).permute(0, 2, 3, 1)  # (B, gh, W, 2C)
-        scale = (1 + ss[..., :c]).reshape(b, gh, 1, w * c)
-        shift = ss[..., c:].reshape(b, gh, 1, w * c)
+        # expand the parameters along W only (one copy each, from a channels-last view) and
+        # broadcast them over the f rows.
+        ss = scale_shift.permute(0, 2, 3, 1).unsqueeze(3)  # (B, gh, gw, 1, 2C), a view
+        scale = (ss[..., :c] + 1).expand(b, gh, gw, f, c).reshape(b, gh, 1, w * c)
+        shift = ss[..., c:].expand(b, gh, gw, f, c).reshape(b, gh, 1, w * c)
         rows = x.permute(0, 2, 3, 1).reshape(b, gh, f, w * c)
         return torch.addcmul(shift, rows, scale).view(b, h, w, c).permute(0, 3, 1, 2)
     scale, shift = scale_shift.chunk(2, dim=1)
