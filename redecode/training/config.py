@@ -46,8 +46,9 @@ class TrainConfig:
             every QP); empty: no gate.
         out_dir: where checkpoints and the log go.
         steps: optimizer steps in all.
-        max_minutes: also stop after this much training time in this process (0: no limit); the
-            learning-rate schedule then follows whichever of steps and time runs out first.
+        max_minutes: also stop after this much training time (0: no limit), counted across
+            ``--resume``s (the checkpoint keeps the time used); the learning-rate schedule then
+            follows whichever of steps and time runs out first.
         batch: runs per step.
         seq_len: consecutive frames per run (scored); their references outside the run are
             restored first, without gradient.

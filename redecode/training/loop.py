@@ -128,6 +128,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     average = _averaged(model) if cfg.ema else model  # what is validated and saved
     step = 0
+    seconds = 0.0  # training time before this process (a resumed run's schedule continues)
     val_score: float | None = None
     if resume:
         if not last.exists():
@@ -140,6 +141,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         average.load_state_dict(ckpt["state_dict"])
         opt.load_state_dict(ckpt["optimizer"])
         step = int(ckpt["step"])
+        seconds = float(ckpt.get("seconds", 0.0))
         rng.bit_generator.state = ckpt["rng"]["numpy"]
         torch.set_rng_state(ckpt["rng"]["torch"])
         if device.type == "cuda" and ckpt["rng"].get("cuda"):
@@ -157,6 +159,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         trained = {"trained": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}}
         save(average, last, meta(), extra={
             **(trained if average is not model else {}), "optimizer": opt.state_dict(), "step": step,
+            "seconds": time.perf_counter() - start_time,
             "rng": {"numpy": rng.bit_generator.state, "torch": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}})
 
@@ -167,7 +170,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
 
     new_log = not log_path.exists()
     model.train()
-    start_time = time.perf_counter()
+    start_time = time.perf_counter() - seconds
     pixels = cfg.batch * cfg.seq_len * sampler.crop[0] * sampler.crop[1]
     with log_path.open("a", newline="") as log_file, tqdm(
             total=cfg.steps, initial=step, file=sys.stderr, disable=not sys.stderr.isatty(),
