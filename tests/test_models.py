@@ -422,9 +422,9 @@ def test_film_channels_last_path_matches_the_plain_one(f: int) -> None:
     b, c, gh, gw = 2, 5, 3, 4
     x = torch.randn(b, c, gh * f, gw * f, generator=g)
     ss = torch.randn(b, 2 * c, gh, gw, generator=g)
-    scale, shift = ss[:, :c], ss[:, c:]
-    want = x * (1 + scale.repeat_interleave(f, 2).repeat_interleave(f, 3)) \
-        + shift.repeat_interleave(f, 2).repeat_interleave(f, 3)
+    gain, shift = (1 + ss[:, :c]).repeat_interleave(f, 2).repeat_interleave(f, 3), \
+        ss[:, c:].repeat_interleave(f, 2).repeat_interleave(f, 3)  # per pixel
+    want = x * gain + shift
     for layout in (torch.contiguous_format, torch.channels_last):
         xl = x.contiguous(memory_format=layout).requires_grad_(True)
         sl = ss.clone().requires_grad_(True)
@@ -432,6 +432,9 @@ def test_film_channels_last_path_matches_the_plain_one(f: int) -> None:
         torch.testing.assert_close(got, want)
         weights = torch.rand(want.shape, generator=g)
         gx, gs = torch.autograd.grad((got * weights).sum(), (xl, sl))
-        torch.testing.assert_close(gx, weights * (1 + scale.repeat_interleave(f, 2).repeat_interleave(f, 3)))
-        mb = (weights * x).unflatten(3, (gw, f)).unflatten(2, (gh, f)).sum((3, 5))  # d/d scale per block
-        torch.testing.assert_close(gs, torch.cat([mb, weights.unflatten(3, (gw, f)).unflatten(2, (gh, f)).sum((3, 5))], 1))
+        torch.testing.assert_close(gx, weights * gain)
+
+        def per_block(t):  # (b, c, gh * f, gw * f) summed over each block
+            return t.unflatten(3, (gw, f)).unflatten(2, (gh, f)).sum((3, 5))
+
+        torch.testing.assert_close(gs, torch.cat([per_block(weights * x), per_block(weights)], 1))

@@ -228,7 +228,6 @@ def test_weight_average_is_saved_and_resumed(clip_file: Path, tmp_path: Path, mo
         load_config(None, ["ema=1.0"])
 
 
-
 def test_time_budget_continues_across_resume(clip_file: Path, tmp_path: Path, monkeypatch) -> None:
     """``max_minutes``: a resumed run continues the time it had used, so its learning rate and
     its end follow the uninterrupted run's instead of starting the budget again."""
@@ -245,14 +244,14 @@ def test_time_budget_continues_across_resume(clip_file: Path, tmp_path: Path, mo
               "--set", "steps=100", "--set", "max_minutes=1.0"]
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert train_main(common + ["--out-dir", str(straight)]) == 0
-    _interrupt_at_step(6, common + ["--out-dir", str(split)], monkeypatch)
-    monkeypatch.setattr(loop, "unroll", slow_unroll)
+    _interrupt_at_step(6, common + ["--out-dir", str(split)], monkeypatch)  # restores slow_unroll
     assert train_main(common + ["--out-dir", str(split), "--resume"]) == 0
     a, b = _log(straight), _log(split)
     assert [int(r["step"]) for r in a] == list(range(1, 11))
     assert [int(r["step"]) for r in b] == list(range(1, 11))
     assert [r["lr"] for r in b] == [r["lr"] for r in a]
     assert [r["seconds"] for r in b] == [r["seconds"] for r in a]
+
 
 # ---- clips from an encoded video -----------------------------------------------------------
 
