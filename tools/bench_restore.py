@@ -12,6 +12,11 @@ In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
   look-ahead (40 frames at preset medium) holds a 24-frame clip until the file is closed, so the
   short clip's figure includes the whole flush and the longer one is nearer what a real file sees; ``small`` floors: >= 15 frames/s at 640x360 (the quality issue; 30 in the
   CPU-speed issue);
+* ``small`` as a user runs it: whole ``redecode restore --model small`` processes at 640x360 on a
+  96-frame and a 384-frame clip (interpreter, imports, weights, the process's first touch of its
+  memory, decode, model, encode, close), frames divided by wall time, with the process's peak
+  RSS. The in-process figures above reuse an engine that other models ran beside, whose state
+  differs from a fresh process's in either direction;
 * peak RSS of ``restore --model none`` on a short and a 4x longer clip -- floor: no growth.
 
     python tools/bench_restore.py [--frames 120] [--repeats 2] [--model-repeats 3]
@@ -65,6 +70,20 @@ def startup_seconds(src: str, dst: str, repeats: int) -> float:
                         "--overwrite", "--no-progress"], check=True, capture_output=True)
         best = min(best, time.perf_counter() - t)
     return best
+
+
+def process_run(src: str, dst: str, model: str) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a whole ``redecode restore --model MODEL`` process."""
+    import time
+
+    code = ("import sys; from redecode.cli import main; "
+            f"rc = main(['restore', {src!r}, '-o', {dst!r}, '--model', {model!r}, '--overwrite', "
+            "'--no-progress']); "
+            "print(next(int(l.split()[1]) for l in open('/proc/self/status') "
+            "if l.startswith('VmHWM')) / 1024); sys.exit(rc)")
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return time.perf_counter() - t, float(out.stdout.strip().splitlines()[-1])
 
 
 def peak_rss_mib(src: str, dst: str) -> float:
@@ -136,6 +155,22 @@ def main() -> None:
                 spread = f"; range {min(rates):.2f}-{max(rates):.2f} over {len(rates)} rounds" if len(rates) > 1 else ""
                 print(f"  restore --model {name:5s} on {dev:4s}  {statistics.median(rates):7.2f} frames/s"
                       f"   ({note}, {results[0][1]} frames{label}{spread})")
+        if not args.memory_only:
+            # small as a user runs it: whole processes, rounds interleaved
+            lengths = (96, 384)
+            clips = {n: make_clip(os.path.join(tmp, f"p{n}.mp4"), width=640, height=360, frames=n,
+                                  qp=37, bframes=3) for n in lengths}
+            spec, note = model_spec("small", tmp)
+            runs = {n: [] for n in lengths}
+            for _ in range(args.model_repeats):
+                for n in lengths:
+                    runs[n].append(process_run(clips[n], os.path.join(tmp, "p.mkv"), spec))
+            print("640x360, whole `redecode restore --model small` processes (start-up included)")
+            for n in lengths:
+                rates = [n / t for t, _ in runs[n]]
+                print(f"  {n:4d} frames  {statistics.median(rates):7.2f} frames/s   ({note}; range "
+                      f"{min(rates):.2f}-{max(rates):.2f} over {len(rates)} rounds; peak RSS "
+                      f"{max(m for _, m in runs[n]):.0f} MiB)")
         # memory: clips 4x and 16x longer must not need more memory
         peaks = []
         for n in (150, 600, 2400):
