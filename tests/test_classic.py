@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from redecode.models import ClassicConfig, ClassicNet, Reference
+from redecode.models import ClassicConfig, ClassicNet, Reference, restore_step
 from redecode.models.classic import shrink_dct
 from redecode.pipeline.engine import Engine
 from redecode.pipeline.metrics import psnr
@@ -16,23 +16,30 @@ from redecode.training.classic import fit_classic
 from redecode.training.validate import clip_frames
 
 
-@pytest.mark.parametrize("macroblock_bands,shrink,carry_quiet", [(False, (), True), (True, (), True),
-                                                                   (True, (4.0, 12.0), True), (True, (8.0,), False)])
+@pytest.mark.parametrize("macroblock_bands,shrink,carry_quiet,h", [
+    (False, (), True, 20), (True, (), True, 20), (True, (4.0, 12.0), True, 20), (True, (8.0,), False, 20),
+    # 200 luma rows: forward's strips of 128 rows, the last one partial, against the whole frame's
+    # features; float64, so that no DCT coefficient sits on a threshold within rounding
+    (True, (4.0, 12.0), True, 100), (False, (8.0,), False, 100)])
 def test_forward_is_the_features_times_the_coefficients(macroblock_bands: bool, shrink: tuple[float, ...],
-                                                        carry_quiet: bool) -> None:
+                                                        carry_quiet: bool, h: int) -> None:
     torch.manual_seed(0)
-    m = ClassicNet(ClassicConfig(macroblock_bands=macroblock_bands, shrink=shrink, carry_quiet=carry_quiet))
+    dtype = torch.float32 if h == 20 else torch.float64
+    m = ClassicNet(ClassicConfig(macroblock_bands=macroblock_bands, shrink=shrink, carry_quiet=carry_quiet)).to(dtype)
     m.luma.normal_(0, 0.05)
     m.chroma.normal_(0, 0.05)
-    b, h, w = 2, 20, 28
-    dec = torch.rand(b, 6, h, w)
-    qp = torch.full((b, 1, 3, 4), 37.0)
+    b, w = 2, 28
+    gh, gw = -(-h // 8), -(-w // 8)
+    dec = torch.rand(b, 6, h, w, dtype=dtype)
+    qp = torch.full((b, 1, gh, gw), 37.0, dtype=dtype)
     qp[1] = 26.0
     qp[1, 0, 1:, 2:] = 33.0  # a second band inside frame 1, seen only with macroblock bands
+    qp[0, 0, gh // 2:] = 44.0  # and in frame 0 from the middle down (the tall frames: from a later strip)
     ftype = torch.tensor([1, 2])
-    ref_decoded = torch.rand(b, 6, h, w)
-    ref_decoded[..., : w // 2] = dec[..., : w // 2] + 0.001 * torch.randn(b, 6, h, w // 2)  # quiet on the left
-    ref = Reference(torch.rand(b, 6, h, w), ref_decoded, (torch.rand(b, 1, 5, 7) > 0.3).float())
+    ref_decoded = torch.rand(b, 6, h, w, dtype=dtype)
+    ref_decoded[..., : w // 2] = dec[..., : w // 2] + 0.001 * torch.randn(b, 6, h, w // 2, dtype=dtype)  # quiet on the left
+    ref = Reference(torch.rand(b, 6, h, w, dtype=dtype), ref_decoded,
+                    (torch.rand(b, 1, -(-h // 4), -(-w // 4)) > 0.3).to(dtype))
     with torch.no_grad():
         out = m(dec, qp, ftype, ref, None)
         f = m.features(dec, qp, ftype, ref, None)
@@ -45,7 +52,7 @@ def test_forward_is_the_features_times_the_coefficients(macroblock_bands: bool, 
         luma = torch.where(f["luma_quiet"], f["luma_whole"], luma)
         chroma = torch.where(f["chroma_quiet"], f["chroma_whole"], chroma)
     want = dec + torch.cat([F.pixel_unshuffle(luma[:, None], 2), chroma], 1)
-    torch.testing.assert_close(out, want, rtol=0, atol=1e-5)
+    torch.testing.assert_close(out, want, rtol=0, atol=1e-5 if dtype == torch.float32 else 1e-12)
     # quiet pixels (left half, where the block has a vector) take the references' correction whole
     quiet = f["luma_quiet"]
     if not carry_quiet:
@@ -58,6 +65,26 @@ def test_forward_is_the_features_times_the_coefficients(macroblock_bands: bool, 
     assert bool(f["chroma_quiet"][..., : w // 2 - 1].any()) and not bool(f["chroma_quiet"][..., w // 2 + 1:].any())
     # without references nothing is quiet
     assert not bool(m.features(dec, qp, torch.tensor([0, 0]))["luma_quiet"].any())
+
+
+def test_restore_step_gives_classic_whole_frames() -> None:
+    """Tiles would each see their own mean QP (the shrinkage thresholds'): classic bounds its
+    memory in strips instead, and the step's tiling leaves it whole."""
+    torch.manual_seed(1)
+    m = ClassicNet(ClassicConfig(shrink=(4.0, 12.0))).double()
+    m.luma.normal_(0, 0.05)
+    m.chroma.normal_(0, 0.05)
+    h, w = 72, 96
+    dec = torch.rand(1, 6, h, w, dtype=torch.float64)
+    qp = (37.0 + torch.randint(-6, 7, (1, 1, h // 8, w // 8))).double()
+    with torch.no_grad():
+        whole = restore_step(m, dec, qp, torch.tensor([0]), tile=0)
+        tiled = restore_step(m, dec, qp, torch.tensor([0]), tile=32, tile_margin=16)
+        # what the tiles gave before: each tile's own thresholds
+        m.whole_frames = False
+        per_tile = restore_step(m, dec, qp, torch.tensor([0]), tile=32, tile_margin=16)
+    assert torch.equal(tiled, whole)
+    assert (per_tile - whole).abs().max() > 1e-4
 
 
 def test_dct_shrinkage_keeps_what_it_should() -> None:

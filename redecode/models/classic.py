@@ -51,6 +51,8 @@ RESIDUAL_GATE = 0.5
 SHRINK_GAIN = 16.0
 #: Block side and stride of the overcomplete DCT of :func:`shrink_dct`.
 DCT_SIZE, DCT_STRIDE = 8, 4
+#: Luma rows per strip of ``ClassicNet.forward`` (a multiple of the macroblock and of DCT_STRIDE).
+STRIP_ROWS = 128
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,9 @@ class ClassicNet(nn.Module):
 
     arch = "classic"
     config_class = ClassicConfig
+    #: bounds its own memory (strips, see ``forward``): ``restore_step`` gives it whole frames,
+    #: as its frame-wide terms need
+    whole_frames = True
 
     def __init__(self, config: ClassicConfig = ClassicConfig()) -> None:
         super().__init__()
@@ -145,7 +150,7 @@ class ClassicNet(nn.Module):
         mb_band = self.macroblock_band(qp)  # (B, gh, gw)
         band, luma_band = _spread(mb_band, 8, h, w), _spread(mb_band, 16, 2 * h, 2 * w)
         luma_x = torch.cat([_patches(luma, cfg.luma_taps)[:, 0], luma.new_ones(b, 1, 2 * h, 2 * w),
-                            self._shrunk(luma, qp)], 1)
+                            self._shrunk(luma, self._thresholds(qp))], 1)
         chroma_x = torch.cat([_patches(chroma, cfg.chroma_taps), chroma.new_ones(b, 2, 1, h, w)], 2)
         return {"luma_x": luma_x.permute(0, 2, 3, 1), "luma_key": luma_band * cfg.classes + self._classes(luma),
                 "chroma_x": chroma_x.permute(0, 1, 3, 4, 2), "chroma_key": band,
@@ -180,15 +185,26 @@ class ClassicNet(nn.Module):
         activity = torch.bucketize(lap.sum(dim=1), torch.tensor(ACTIVITY, dtype=lap.dtype, device=lap.device))
         return activity * 4 + direction
 
-    def _shrunk(self, luma: Tensor, qp: Tensor) -> Tensor:
-        """(B, S, H, W): for each threshold of ``shrink``, the DCT-shrinkage estimate of the luma
-        (B, 1, H, W) minus the luma, times ``SHRINK_GAIN``; the threshold scales with the
-        quantizer step of the frame's mean QP."""
+    def _thresholds(self, qp: Tensor) -> Tensor:
+        """(B, S) the shrinkage thresholds of each frame, in [0, 1] units: ``shrink`` times the
+        quantizer step of the frame's mean QP (qp: (B, 1, gh, gw), the whole frame's)."""
+        step = torch.exp2((qp.float().mean(dim=(1, 2, 3)) - 37.0) / 6.0)  # (B,)
+        return step[:, None] * torch.tensor(self.config.shrink, device=qp.device) / CODE
+
+    def _shrunk(self, luma: Tensor, thresholds: Tensor) -> Tensor:
+        """(B, S, H, W): for each of the (B, S) ``thresholds``, the DCT-shrinkage estimate of the
+        luma (B, 1, H, W) minus the luma, times ``SHRINK_GAIN``."""
         if not self.config.shrink:
             return luma.new_zeros(luma.shape[0], 0, *luma.shape[-2:])
-        step = torch.exp2((qp.float().mean(dim=(1, 2, 3)) - 37.0) / 6.0)  # (B,)
-        thresholds = step[:, None] * torch.tensor(self.config.shrink, device=luma.device) / CODE  # (B, S)
         return (shrink_dct(luma, thresholds) - luma) * SHRINK_GAIN
+
+    def _shrunk_rows(self, luma: Tensor, thresholds: Tensor, y0: int, y1: int) -> Tensor:
+        """``_shrunk`` of the whole luma (B, 1, H, W), rows ``y0:y1`` only (y0 a multiple of
+        ``DCT_STRIDE``): made from those rows and ``DCT_SIZE - DCT_STRIDE`` more on each side,
+        which hold every block that covers them, on the whole frame's block grid."""
+        margin = DCT_SIZE - DCT_STRIDE
+        a, z = max(0, y0 - margin), min(luma.shape[-2], y1 + margin)
+        return self._shrunk(luma[..., a:z, :], thresholds)[..., y0 - a:y1 - a, :]
 
     def _carried(self, decoded: Tensor, l0: Reference | None, l1: Reference | None) -> Carried:
         """Where the codec copied its references, and their correction there.
@@ -227,8 +243,12 @@ class ClassicNet(nn.Module):
         """Restore a batch of frames: (B, 6, h, w) in, (B, 6, h, w) out (not clipped).
 
         The same sums as ``features`` times the coefficients, computed as convolutions: the 12
-        class filters of each (type, band) present in the frame run over the luma and each
-        pixel keeps its band's and class's response; quiet pixels then take the references'.
+        class filters of each (type, band) present run over the luma and each pixel keeps its
+        band's and class's response; quiet pixels then take the references'. The luma's large
+        intermediates (the class responses and the DCT's coefficients) are made in strips of
+        ``STRIP_ROWS`` rows, each from its rows and a margin; the frame-wide terms (the
+        shrinkage thresholds from the frame's mean QP) come from the whole frame, so any frame
+        size gives the whole-frame result in bounded memory.
         """
         cfg = self.config
         b, _, h, w = decoded.shape
@@ -236,7 +256,7 @@ class ClassicNet(nn.Module):
         luma = F.pixel_shuffle(decoded[:, :4], 2)  # (B, 1, H, W)
         c = self._carried(decoded, l0, l1)
         cls = self._classes(luma)[:, None]  # (B, 1, H, W)
-        shrunk = self._shrunk(luma, qp)  # (B, S, H, W)
+        thresholds = self._thresholds(qp)  # (B, S)
         mb_band = self.macroblock_band(qp)  # (B, gh, gw)
         ft = frame_type.long()
         fam = ft.new_zeros(ft.shape) if family is None else family.long()
@@ -244,26 +264,29 @@ class ClassicNet(nn.Module):
         for i in range(b):
             lpad = F.pad(luma[i:i + 1], (lt // 2,) * 4, mode="replicate")
             cpad = F.pad(decoded[i:i + 1, 4:], (ct // 2,) * 4, mode="replicate")
-            k = cls[i:i + 1]
             present = torch.unique(mb_band[i]).tolist()
-            if len(present) > 1:  # each pixel keeps its own band's response
-                corr, ccorr = luma.new_zeros(1, 1, 2 * h, 2 * w), decoded.new_zeros(1, 2, h, w)
-                band = _spread(mb_band[i:i + 1], 8, h, w)[:, None]  # (1, 1, h, w)
-                luma_band = _spread(mb_band[i:i + 1], 16, 2 * h, 2 * w)[:, None]
+            band = _spread(mb_band[i:i + 1], 8, h, w)[:, None]  # (1, 1, h, w)
+            luma_band = _spread(mb_band[i:i + 1], 16, 2 * h, 2 * w)[:, None]  # (1, 1, H, W)
+            corr = luma.new_empty(1, 1, 2 * h, 2 * w)
+            for y0 in range(0, 2 * h, STRIP_ROWS):
+                y1 = min(2 * h, y0 + STRIP_ROWS)
+                shrunk = self._shrunk_rows(luma[i:i + 1], thresholds[i:i + 1], y0, y1)  # (1, S, rows, W)
+                k = cls[i:i + 1, :, y0:y1]
+                rows = None
+                for q in torch.unique(mb_band[i, y0 // 16: -(-y1 // 16)]).tolist():
+                    coef = self.luma[fam[i], ft[i], q].to(decoded.dtype)  # (classes, Fl)
+                    resp = F.conv2d(lpad[..., y0:y1 + lt - 1, :], coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt))
+                    extra = coef[:, lt * lt:]  # (classes, 1 + S): bias, shrinkage steps
+                    part = resp.gather(1, k) + extra[:, 0][k]  # (1, 1, rows, W)
+                    for j in range(shrunk.shape[1]):
+                        part = part + extra[:, 1 + j][k] * shrunk[:, j:j + 1]
+                    rows = part if rows is None else torch.where(luma_band[..., y0:y1, :] == q, part, rows)
+                corr[..., y0:y1, :] = rows
+            ccorr = None
             for q in present:
-                coef = self.luma[fam[i], ft[i], q].to(decoded.dtype)  # (classes, Fl)
-                resp = F.conv2d(lpad, coef[:, :lt * lt].reshape(cfg.classes, 1, lt, lt))  # (1, classes, H, W)
-                extra = coef[:, lt * lt:]  # (classes, 1 + S): bias, shrinkage steps
-                part = resp.gather(1, k) + extra[:, 0][k]
-                for j in range(shrunk.shape[1]):
-                    part = part + extra[:, 1 + j][k] * shrunk[i:i + 1, j:j + 1]
                 cc = self.chroma[fam[i], ft[i], q].to(decoded.dtype)  # (2, Fc)
                 cpart = F.conv2d(cpad, cc[:, :ct * ct].reshape(2, 1, ct, ct), groups=2) + cc[None, :, ct * ct, None, None]
-                if len(present) == 1:
-                    corr, ccorr = part, cpart
-                else:
-                    corr = torch.where(luma_band == q, part, corr)
-                    ccorr = torch.where(band == q, cpart, ccorr)
+                ccorr = cpart if ccorr is None else torch.where(band == q, cpart, ccorr)
             if cfg.carry_quiet:
                 corr = torch.where(c.luma_quiet[i:i + 1], c.luma_whole[i:i + 1], corr)
                 ccorr = torch.where(c.chroma_quiet[i:i + 1], c.chroma_whole[i:i + 1], ccorr)

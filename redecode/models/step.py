@@ -107,10 +107,11 @@ def _run(model: nn.Module, decoded: Tensor, qp: Tensor, frame_type: Tensor, l0: 
 
     References are already moved into place, so a tile needs only the same window of every
     input. Tiles start on the macroblock grid (8 packed pixels) and overlap by ``margin`` on
-    each side; only their centres are kept.
+    each side; only their centres are kept. A model with ``whole_frames`` set (``classic``)
+    bounds its own memory and always gets whole frames.
     """
     _, _, h, w = decoded.shape
-    if not size or (h <= size and w <= size):
+    if not size or (h <= size and w <= size) or getattr(model, "whole_frames", False):
         return model(decoded, qp, frame_type, l0, l1, family)
     out = decoded.new_empty(decoded.shape)
     for y0 in range(0, h, size):
