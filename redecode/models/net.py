@@ -217,12 +217,13 @@ class RestorationNet(nn.Module):
         # codec family (0: deblocked H.264-like, 1: MPEG)
         cw = config.cond_width
         self.cond = nn.Sequential(_conv(8, cw, 1), nn.LeakyReLU(0.1), _conv(cw, cw, 1), nn.LeakyReLU(0.1))
-        # the FiLM-modulated blocks in the order forward runs them ("enc.K" / "dec.K", block index):
-        # decoder blocks run from the coarsest scale back up to scale 0
-        self._film_blocks = [(f"enc.{k}", i) for k, n in enumerate(config.enc_blocks) for i in range(n)]
-        self._film_blocks += [(f"dec.{k}", i) for k in reversed(range(len(config.dec_blocks)))
-                              for i in range(config.dec_blocks[k])]
-        self._film_sizes = [2 * widths[int(head.split(".")[1])] for head, _ in self._film_blocks]
+        # the FiLM-modulated blocks in the order forward runs them (name "enc.K" / "dec.K", scale K,
+        # block index): decoder blocks run from the coarsest scale back up to scale 0
+        blocks = [(f"enc.{k}", k, i) for k, n in enumerate(config.enc_blocks) for i in range(n)]
+        blocks += [(f"dec.{k}", k, i) for k in reversed(range(len(config.dec_blocks)))
+                   for i in range(config.dec_blocks[k])]
+        self._film_blocks = [(head, i) for head, _, i in blocks]
+        self._film_sizes = [2 * widths[k] for _, k, _ in blocks]  # a scale and a shift per channel
         self.film = _conv(cw, max(sum(self._film_sizes), 1), 1)
         self.to(memory_format=torch.channels_last)
 
