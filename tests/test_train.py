@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 import types
 from pathlib import Path
@@ -13,12 +14,13 @@ import torch
 
 import redecode.training.loop as loop
 from redecode.cli import main as cli_main
-from redecode.models import load
+from redecode.models import RestorationNet, load
 from redecode.pipeline.gop import reference_plan
 from redecode.pipeline.metrics import psnr
 from redecode.training import TrainError, load_config
 from redecode.training.clips import Clip, ClipError, clip_from_frames, clip_shape, load_clip, save_clip
 from redecode.training.sampler import ClipTensors, make_run
+from redecode.training.unroll import unroll
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "configs" / "train_smoke.toml"
@@ -140,6 +142,30 @@ def test_runs_follow_the_reference_plan(clip_file: Path) -> None:
     # outside anchors first (3, and 0 as a farther list-0 candidate), anchors before B-frames
     assert run.order == [0, 3, 6, 4, 5]
     assert run.candidates(4) == [3, 0] and run.candidates(6) == [3, 0]
+
+
+def test_distillation_target(clip_file: Path) -> None:
+    """A teacher that is the model itself, with all of the target, leaves nothing to learn: it
+    restores the same frames from its own restored references, as the model does. With none of
+    the target, the loss is the plain one."""
+    torch.manual_seed(0)
+    cfg = load_config(SMOKE)
+    model = RestorationNet(cfg.model_config())
+    for p in model.parameters():
+        torch.nn.init.normal_(p, 0, 0.05)  # not the identity, so references matter
+    runs = [make_run(ClipTensors.from_clip(load_clip(clip_file)), 4, 3)]  # B B P after anchors 0 and 3
+    device = torch.device("cpu")
+    whole = dataclasses.replace(cfg, teacher="x", teacher_weight=1.0)
+    none = dataclasses.replace(cfg, teacher="x", teacher_weight=0.0)
+    other = RestorationNet(cfg.model_config())  # the identity
+    with torch.no_grad():
+        plain = float(unroll(model, runs, device, cfg))
+        assert plain > 0
+        assert float(unroll(model, runs, device, whole, teacher=model)) == 0.0
+        assert float(unroll(model, runs, device, none, teacher=model)) == pytest.approx(plain, rel=1e-6)
+        assert float(unroll(model, runs, device, whole, teacher=other)) > 0  # another teacher moves it
+    with pytest.raises(TrainError, match="teacher_weight"):
+        dataclasses.replace(cfg, teacher_weight=1.5)
 
 
 def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, monkeypatch) -> None:

@@ -66,6 +66,10 @@ class TrainConfig:
         references: give P/B frames their references; false trains every frame through the
             intra path (a cheap first stage).
         precision: "fp32", or "bf16" autocast for the network (fp32 master weights).
+        teacher: checkpoint (path, or a shipped model name) whose output joins the target
+            (distillation); empty: none. It restores the same runs beside the model, with its own
+            restored references, without its gate and without gradient.
+        teacher_weight: the teacher's share of the target: (1 - w) * pristine + w * teacher.
         ema: decay of an exponential moving average of the weights, updated after every step
             (0 = off). When on, validation, ``model.pt`` and ``last.pt``'s ``state_dict`` hold
             the average; ``last.pt`` keeps the optimized weights for ``resume`` beside it.
@@ -107,6 +111,8 @@ class TrainConfig:
     detach_refs: bool = False
     references: bool = True
     precision: str = "fp32"
+    teacher: str = ""
+    teacher_weight: float = 0.5
     ema: float = 0.0
     save_every: int = 1000
     val_every: int = 5000
@@ -130,6 +136,8 @@ class TrainConfig:
             raise TrainError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.drop_blocks and not self.init:
             raise TrainError("drop_blocks needs init (the checkpoint whose blocks are dropped)")
+        if not 0.0 <= self.teacher_weight <= 1.0:
+            raise TrainError(f"teacher_weight must be in [0, 1], got {self.teacher_weight}")
         if not 0.0 <= self.ema < 1.0:
             raise TrainError(f"ema must be in [0, 1), got {self.ema}")
         if self.lr <= 0 or self.min_lr < 0 or self.charbonnier_eps <= 0 or self.psnr_floor <= 0:

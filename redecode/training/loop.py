@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from ..allocator import retain_freed_memory
@@ -96,6 +97,20 @@ def _initial_model(cfg: TrainConfig) -> RestorationNet:
     return model.train()
 
 
+def _teacher(cfg: TrainConfig, device: torch.device) -> nn.Module | None:
+    """The distillation teacher (``cfg.teacher``), ungated and frozen, or None."""
+    if not cfg.teacher:
+        return None
+    try:
+        teacher = load(cfg.teacher)
+    except ModelError as exc:
+        raise TrainError(f"teacher: {exc}") from exc
+    teacher.gate = None  # the network's own output: the model gets a gate of its own
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher.to(device).eval()
+
+
 def train(cfg: TrainConfig, resume: bool = False) -> Path:
     """Run a training recipe; returns the path of the final model checkpoint."""
     device = torch.device(cfg.device)
@@ -124,6 +139,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     sampler = Sampler(train_paths, cfg.crop, cfg.seq_len, cfg.cache_clips)
     val_clips = [load_clip(p) for p in expand_paths(cfg.val)] if cfg.val else []
     model = _initial_model(cfg).to(device)
+    teacher = _teacher(cfg, device)
     model_config = model.config
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
     average = _averaged(model) if cfg.ema else model  # what is validated and saved
@@ -187,7 +203,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             for group in opt.param_groups:
                 group["lr"] = lr
             with autocast():
-                loss = unroll(model, sampler.sample(rng, cfg.batch, cfg.references), device, cfg)
+                loss = unroll(model, sampler.sample(rng, cfg.batch, cfg.references), device, cfg, teacher)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:

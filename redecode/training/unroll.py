@@ -114,9 +114,15 @@ def frame_loss(out: Tensor, target: Tensor, decoded: Tensor, cfg: TrainConfig) -
     return (10.0 / math.log(10.0)) * torch.log((err + floor) / (ref + floor))
 
 
-def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: TrainConfig) -> Tensor:
-    """Restore every run in order and return the mean loss over their window frames."""
+def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: TrainConfig,
+           teacher: nn.Module | None = None) -> Tensor:
+    """Restore every run in order and return the mean loss over their window frames.
+
+    With a ``teacher``, it restores the same frames beside the model (its own references, no
+    gradient) and the target is ``cfg.teacher_weight`` of its output, the rest the pristine frame.
+    """
     restored: list[dict[int, Tensor]] = [{} for _ in runs]
+    taught: list[dict[int, Tensor]] = [{} for _ in runs]
     losses: list[Tensor] = []
     for k in range(max(len(r.order) for r in runs)):
         groups: dict[tuple[bool, bool, bool], list[tuple[int, int]]] = {}
@@ -130,8 +136,15 @@ def unroll(model: nn.Module, runs: Sequence[Run], device: torch.device, cfg: Tra
                 out = restore_group(model, runs, restored, items, device, cfg.detach_refs, cfg.references)
             for (b, t), o in zip(items, out):
                 restored[b][t] = o
+            if teacher is not None:
+                with torch.no_grad():
+                    guide = restore_group(teacher, runs, taught, items, device, True, cfg.references)
+                for (b, t), o in zip(items, guide):
+                    taught[b][t] = o
             if scored:
                 target = torch.stack([runs[b].clip.pristine_frame(t) for b, t in items]).to(device)
+                if teacher is not None:
+                    target = torch.lerp(target, guide.float(), cfg.teacher_weight)
                 decoded = torch.stack([runs[b].clip.decoded_frame(t) for b, t in items]).to(device)
                 losses.append(frame_loss(out.float(), target, decoded, cfg))
     return torch.cat(losses).mean()
