@@ -398,13 +398,19 @@ def test_skip_existing_resumes_after_a_killed_run(clips, tmp_path, capsys):
     assert not stale.exists() and len(frames_of(out / "two.mp4")[1]) == 24
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default disposition, whatever this process inherited (a shell's
+    background job starts with SIGINT ignored, and Python then installs no handler for it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_leaves_no_partial_output(tmp_path, untrained, sig):
     src = make_clip(tmp_path / "long.mp4", width=320, height=192, frames=400, qp=35)
     dst = tmp_path / "out.mkv"
     proc = subprocess.Popen([sys.executable, "-m", "redecode", "restore", src, "-o", str(dst),
                              "--model", str(untrained), "--device", "cpu", "--no-progress"],
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     partial = partial_path(dst)
     deadline = time.time() + 60
     while not (partial.exists() and partial.stat().st_size > 0) and time.time() < deadline:
