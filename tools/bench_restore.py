@@ -76,6 +76,8 @@ def process_run(src: str, dst: str, model: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of a whole ``redecode restore --model MODEL`` process."""
     import time
 
+    # VmHWM is the peak of this process image; ru_maxrss would start from the parent's RSS at
+    # fork time on Linux (the benchmark process itself holds models by then).
     code = ("import sys; from redecode.cli import main; "
             f"rc = main(['restore', {src!r}, '-o', {dst!r}, '--model', {model!r}, '--overwrite', "
             "'--no-progress']); "
@@ -88,15 +90,7 @@ def process_run(src: str, dst: str, model: str) -> tuple[float, float]:
 
 def peak_rss_mib(src: str, dst: str) -> float:
     """Peak resident memory of a ``redecode restore --model none`` process."""
-    # VmHWM is the peak of this process image; ru_maxrss would start from the parent's RSS at
-    # fork time on Linux (the benchmark process itself holds models by then).
-    code = ("from redecode.cli import main; "
-            f"main(['restore', {src!r}, '-o', {dst!r}, '--model', 'none', '--overwrite', "
-            "'--no-progress']); "
-            "print(next(int(l.split()[1]) for l in open('/proc/self/status') "
-            "if l.startswith('VmHWM')) / 1024)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return float(out.stdout.strip().splitlines()[-1])
+    return process_run(src, dst, "none")[1]
 
 
 def main() -> None:
