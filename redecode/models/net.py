@@ -338,27 +338,8 @@ class RestorationNet(nn.Module):
         pad = (0, gw * MB_PACKED - w, 0, gh * MB_PACKED - h)
         current = _padded(decoded, pad)
         x = self.head(current)
-        if refs:
-            feats, weights = [], []
-            for ref in refs:
-                inputs = _reference_inputs(current, decoded, ref, pad)
-                f = _act(self.ref_head(inputs))
-                for block in (*self.ref_blocks, *self.ref_mix):
-                    f = block(f)
-                feats.append(f)
-                weights.append((inputs[:, -1:] + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None])
-            # the lists' features averaged with their weights (one list: its own, the weight
-            # cancels), then ref_tail once: it is affine, so T(sum w f / sum w) + b is the mean
-            # of the lists' T f + b; frames with neither list add nothing (their intra-path
-            # features, exactly)
-            if len(feats) == 1:
-                mean = feats[0]
-            else:
-                total = weights[0] + weights[1]
-                mean = torch.addcmul(feats[0] * weights[0], feats[1], weights[1])
-                mean = mean / torch.where(total > 0, total, torch.ones_like(total))
-            present = torch.stack([ref.present for ref in refs]).amax(dim=0).to(x.dtype)  # (B,)
-            x = torch.addcmul(x, self.ref_tail(mean), present[:, None, None, None])
+        if refs:  # in a method of its own, so that its feature maps are freed before the body runs
+            x = self._add_references(x, current, decoded, refs, pad)
         x = _act(x)
 
         skips = []
@@ -378,6 +359,33 @@ class RestorationNet(nn.Module):
         weight = F.pad(self.tail.weight, (0, 0, 0, 0, 0, 0, 0, 2))
         out = F.conv2d(x, weight, F.pad(self.tail.bias, (0, 2)), padding=1)[:, :6, :h, :w]
         return decoded + out.contiguous()
+
+    def _add_references(self, x: Tensor, current: Tensor, decoded: Tensor, refs: list[Reference],
+                        pad: tuple[int, int, int, int]) -> Tensor:
+        """The head's features x (B, C0, H', W') plus the reference path's, for the lists in
+        ``refs`` (current: the padded decoded frames; decoded: unpadded; pad: F.pad order)."""
+        feats, weights = [], []
+        for ref in refs:
+            inputs = _reference_inputs(current, decoded, ref, pad)
+            f = _act(self.ref_head(inputs))
+            for block in (*self.ref_blocks, *self.ref_mix):
+                f = block(f)
+            feats.append(f)
+            weights.append((inputs[:, -1:] + INTRA_WEIGHT) * ref.present.to(x.dtype)[:, None, None, None])
+            del inputs, f  # freed before the next list's are made
+        # the lists' features averaged with their weights (one list: its own, the weight
+        # cancels), then ref_tail once: it is affine, so T(sum w f / sum w) + b is the mean
+        # of the lists' T f + b; frames with neither list add nothing (their intra-path
+        # features, exactly)
+        if len(feats) == 1:
+            mean = feats[0]
+        else:
+            total = weights[0] + weights[1]
+            mean = torch.addcmul(feats[0] * weights[0], feats[1], weights[1])
+            mean = mean / torch.where(total > 0, total, torch.ones_like(total))
+        feats.clear()
+        present = torch.stack([ref.present for ref in refs]).amax(dim=0).to(x.dtype)  # (B,)
+        return torch.addcmul(x, self.ref_tail(mean), present[:, None, None, None])
 
 
 def _block_key(key: str, blocks: dict[str, list[int]]) -> tuple[str, int, str]:
