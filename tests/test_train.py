@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
+import shutil
 import types
 from pathlib import Path
 
@@ -206,6 +207,16 @@ def test_smoke_training_loss_falls_and_resumes(clip_file: Path, tmp_path: Path, 
     assert train_main(common + init + ["--out-dir", str(smaller), "--set", "drop_blocks=['dec.0.0']"]) == 0
     assert load(smaller / "model.pt").config.dec_blocks[0] == load(straight / "model.pt").config.dec_blocks[0] - 1
     assert train_main(common + init + ["--out-dir", str(smaller), "--set", "drop_blocks=['dec.9.0']"]) == 1
+    # a run resumes after its init file is gone (an ignored model.pt in a fresh clone) ...
+    gone, cut = tmp_path / "gone.pt", tmp_path / "cut"
+    shutil.copy(straight / "model.pt", gone)
+    from_gone = common + ["--set", f"init='{gone}'", "--out-dir", str(cut)]
+    _interrupt_at_step(6, from_gone, monkeypatch)
+    gone.unlink()
+    assert train_main(from_gone + ["--resume"]) == 0
+    assert [int(r["step"]) for r in _log(cut)] == list(range(1, 9))
+    # ... but a new run from it fails with one line
+    assert train_main(from_gone[:-2] + ["--out-dir", str(tmp_path / "new")]) == 1
 
 
 def _interrupt_at_step(n: int, args: list[str], monkeypatch) -> None:

@@ -66,7 +66,10 @@ def _saved_config(ckpt: dict[str, Any]) -> RestorationConfig | None:
         return None
 
 
-def _initial_model(cfg: TrainConfig) -> RestorationNet:
+def _initial_model(cfg: TrainConfig, resuming: RestorationConfig | None = None) -> RestorationNet:
+    """The recipe's starting network; ``resuming``: the config of the checkpoint a resumed run
+    continues, whose weights replace the init's, so an init file that is gone (an ignored
+    ``model.pt`` in a fresh clone) is no obstacle: a network of the checkpoint's shape stands in."""
     if not cfg.init:
         model = RestorationNet(cfg.model_config())
         model.name = cfg.model
@@ -74,7 +77,11 @@ def _initial_model(cfg: TrainConfig) -> RestorationNet:
     try:
         model = load(cfg.init)
     except ModelError as exc:
-        raise TrainError(f"init: {exc}") from exc
+        if resuming is None:
+            raise TrainError(f"init: {exc}") from exc
+        model = RestorationNet(resuming)
+        model.name = cfg.model
+        return model.train()
     if cfg.drop_blocks:
         if not isinstance(model, RestorationNet):
             raise TrainError(f"drop_blocks: init {cfg.init} is not a restoration network")
@@ -138,7 +145,12 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     train_paths = expand_paths(cfg.train)
     sampler = Sampler(train_paths, cfg.crop, cfg.seq_len, cfg.cache_clips)
     val_clips = [load_clip(p) for p in expand_paths(cfg.val)] if cfg.val else []
-    model = _initial_model(cfg).to(device)
+    ckpt = None
+    if resume:
+        if not last.exists():
+            raise TrainError(f"nothing to resume: {last} does not exist")
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    model = _initial_model(cfg, None if ckpt is None else _saved_config(ckpt)).to(device)
     teacher = _teacher(cfg, device)
     model_config = model.config
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.99), weight_decay=cfg.weight_decay)
@@ -146,10 +158,7 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     step = 0
     seconds = 0.0  # training time before this process (a resumed run's schedule continues)
     val_score: float | None = None
-    if resume:
-        if not last.exists():
-            raise TrainError(f"nothing to resume: {last} does not exist")
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    if ckpt is not None:
         if _saved_config(ckpt) != model_config:
             raise TrainError(f"{last} was trained with model config {ckpt.get('config')}, "
                              f"not {model_config.to_dict()}")
