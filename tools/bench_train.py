@@ -5,7 +5,7 @@ with the one restoration step, loss, backward, AdamW) is timed over ``--steps`` 
 warm-up that fills the clip cache: with references (the P/B unroll) and without (stage 1), in
 fp32 and under bf16 autocast. Target pixels are the scored ones (batch x seq_len x crop^2).
 
-    python tools/bench_train.py [--config configs/train_small_cpu_refs.toml] [--steps 20]
+    python tools/bench_train.py [--config configs/train_small_cpu_refs.toml] [--steps 20] [--set crop=192]
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--system-malloc", action="store_true",
                     help="leave glibc's allocator as it is (training retains freed memory)")
     ap.add_argument("--precision", nargs="+", default=["fp32", "bf16"], choices=["fp32", "bf16"])
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a recipe key (e.g. crop=192, batch=2), as `redecode train --set`")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     retained = not args.system_malloc and retain_freed_memory()
@@ -69,7 +71,7 @@ def main() -> None:
     for refs in (True, False):
         for precision in args.precision:
             cfg = load_config(args.config, [f"references={str(refs).lower()}", f'precision="{precision}"',
-                                            "init=\"\""])
+                                            "init=\"\"", *args.set])
             sampler = Sampler(paths, cfg.crop, cfg.seq_len, len(paths))
             px, dt = throughput(cfg, sampler, args.steps)
             print(f"references={refs!s:5} {precision}: batch {cfg.batch} x {cfg.seq_len} x {cfg.crop}^2, "
