@@ -55,7 +55,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     g.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                    help="arithmetic: auto (fp16 on CUDA, bf16 on CPUs with AMX/AVX512-BF16, else "
-                        "fp32), fp32, bf16, fp16 (CUDA)")
+                        "fp32), fp32, bf16, fp16 (CUDA); the classic model always runs in fp32")
     g.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
                    help="same as --precision fp32")
 

@@ -116,7 +116,8 @@ class Engine:
         model: a model of ``redecode.models`` (or :class:`Passthrough`).
         device: where tensors and the model live (unused with :class:`Passthrough`).
         precision: "fp32" (default), "bf16" (autocast; CPUs with AMX/AVX512-BF16, GPUs),
-            "fp16" (CUDA), or "auto" (see :func:`pick_precision`).
+            "fp16" (CUDA), or "auto" (see :func:`pick_precision`). A model whose class sets
+            ``fp32_only`` (``classic``) always computes in fp32.
         references: give P/B-frames their motion-compensated references; False restores every
             frame through the intra path (the ablation of tools/bench_quality.py). A model
             trained without references (``meta["references"]`` False) always runs without.
@@ -145,6 +146,8 @@ class Engine:
         retain_freed_memory()
         self.device = torch.device(device)
         self.precision = pick_precision(precision, self.device.type)
+        if getattr(model, "fp32_only", False):
+            self.precision = "fp32"
         self.dtype = torch.float16 if self.precision == "fp16" else torch.float32
         self.model = model.to(device=self.device, dtype=self.dtype).eval()
 
