@@ -12,6 +12,7 @@ In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
   look-ahead (40 frames at preset medium) holds a 24-frame clip until the file is closed, so the
   short clip's figure includes the whole flush and the longer one is nearer what a real file sees; ``small`` floors: >= 15 frames/s at 640x360 (the quality issue; 30 in the
   CPU-speed issue);
+* on a CPU where the default precision (``auto``) is bf16, ``small`` in fp32 beside it;
 * ``small`` as a user runs it: whole ``redecode restore --model small`` processes at 640x360 on a
   96-frame and a 384-frame clip (interpreter, imports, weights, the process's first touch of its
   memory, decode, model, encode, close), frames divided by wall time, with the process's peak
@@ -131,12 +132,15 @@ def main() -> None:
             for name in ("classic", "small", "base"):
                 spec, note = model_spec(name, tmp)
                 for dev in devices:
-                    engine = make_engine(spec, dev)
-                    # the default: two one-thread workers on a CPU; one worker alongside
-                    workers = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])
-                    for clip in clips[:1] if name == "base" else clips:
-                        for count, label in workers:
-                            runs.append((name, dev, engine, clip, count, note, label, []))
+                    engines = [make_engine(spec, dev)]  # the default precision (auto)
+                    if name == "small" and engines[0].precision != "fp32":  # and fp32 beside it
+                        engines.append(make_engine(spec, dev, "fp32"))
+                    for engine in engines:
+                        # the default: two one-thread workers on a CPU; one worker alongside
+                        workers = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])
+                        for clip in clips[:1] if name == "base" else clips:
+                            for count, label in workers:
+                                runs.append((name, dev, engine, clip, count, note, label, []))
             for r in range(args.model_repeats):
                 for name, dev, engine, clip, count, note, label, results in runs:
                     if name == "base" and r:
@@ -147,7 +151,7 @@ def main() -> None:
             for name, dev, engine, clip, count, note, label, results in runs:
                 rates = [rate for rate, _ in results]
                 spread = f"; range {min(rates):.2f}-{max(rates):.2f} over {len(rates)} rounds" if len(rates) > 1 else ""
-                print(f"  restore --model {name:5s} on {dev:4s}  {statistics.median(rates):7.2f} frames/s"
+                print(f"  restore --model {name:5s} on {dev} {engine.precision:4s}  {statistics.median(rates):7.2f} frames/s"
                       f"   ({note}, {results[0][1]} frames{label}{spread})")
         if not args.memory_only:
             # small as a user runs it: whole processes, rounds interleaved
