@@ -12,7 +12,8 @@ In one run, on x264 clips (QP 37, 3 B-frames) at 640x360 and 1280x720:
   look-ahead (40 frames at preset medium) holds a 24-frame clip until the file is closed, so the
   short clip's figure includes the whole flush and the longer one is nearer what a real file sees; ``small`` floors: >= 15 frames/s at 640x360 (the quality issue; 30 in the
   CPU-speed issue);
-* on a CPU where the default precision (``auto``) is bf16, ``small`` in fp32 beside it;
+* on a CPU with bf16 hardware (AMX-BF16 / AVX512-BF16), ``small`` under ``--precision bf16``
+  beside the default (fp32);
 * ``small`` as a user runs it: whole ``redecode restore --model small`` processes at 640x360 on a
   96-frame and a 384-frame clip (interpreter, imports, weights, the process's first touch of its
   memory, decode, model, encode, close), frames divided by wall time, with the process's peak
@@ -35,6 +36,7 @@ import tempfile
 import av
 import torch
 
+from redecode.pipeline.engine import cpu_has_bf16
 from redecode.pipeline.restore import make_engine, restore_file
 from redecode.pipeline.samples import make_clip
 from redecode.pipeline.writer import EncodeOptions
@@ -133,8 +135,8 @@ def main() -> None:
                 spec, note = model_spec(name, tmp)
                 for dev in devices:
                     engines = [make_engine(spec, dev)]  # the default precision (auto)
-                    if name == "small" and engines[0].precision != "fp32":  # and fp32 beside it
-                        engines.append(make_engine(spec, dev, "fp32"))
+                    if name == "small" and dev == "cpu" and cpu_has_bf16():  # and bf16 beside it
+                        engines.append(make_engine(spec, dev, "bf16"))
                     for engine in engines:
                         # the default: two one-thread workers on a CPU; one worker alongside
                         workers = [(None, "")] + ([(1, ", one worker")] if dev == "cpu" and name != "base" else [])

@@ -54,8 +54,9 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="how much of the model's correction to apply, 0 (none) to 1 (all, default)")
     g.add_argument("--device", default="auto", help="auto (default), cpu or cuda")
     g.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                   help="arithmetic: auto (fp16 on CUDA, bf16 on CPUs with AMX/AVX512-BF16, else "
-                        "fp32), fp32, bf16, fp16 (CUDA); the classic model always runs in fp32")
+                   help="arithmetic: auto (fp16 on CUDA, fp32 on the CPU), fp32, bf16 (about 1.3x "
+                        "faster on CPUs with AMX-BF16, up to 0.04 dB less gain), fp16 (CUDA); the "
+                        "classic model always runs in fp32")
     g.add_argument("--fp32", dest="precision", action="store_const", const="fp32",
                    help="same as --precision fp32")
 

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from ..atomic import partial_name
 from ..decoders import DecodeError, open_video
-from .engine import PRECISIONS, Engine, Passthrough, load_model, pick_device
+from .engine import PRECISIONS, Engine, Passthrough, cpu_has_bf16, load_model, pick_device
 from .outputs import container_misfit
 from .scheduler import write_restored
 from .threads import BackgroundSink
@@ -116,11 +116,15 @@ def make_engine(model: str = "auto", device: str = "auto", precision: str = "aut
             # the error below says what matters, in one line
             warnings.filterwarnings("ignore", message=".*pickle protocol.*")
             net = load_model(model, dev)
-        return Engine(net, dev, precision=precision, strength=strength)
+        engine = Engine(net, dev, precision=precision, strength=strength)
     except ModelError as e:
         raise RestoreError(str(e)) from None
     except ValueError as e:
         raise RestoreError(str(e)) from None
+    if engine.precision == "bf16" and dev.type == "cpu" and not cpu_has_bf16():
+        log.warning("--precision bf16: this CPU has neither AMX-BF16 nor AVX512-BF16, so bf16 is "
+                    "emulated and runs several times slower than fp32")
+    return engine
 
 
 def default_workers(engine: Engine) -> int:
