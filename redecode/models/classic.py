@@ -118,7 +118,7 @@ class ClassicNet(nn.Module):
     #: as its frame-wide terms need
     whole_frames = True
     #: computes in fp32 whatever the engine's precision: its few convolutions are not what bounds
-    #: its speed, and bf16 coefficients cost it 0.02-0.04 dB (real video, QP 22-37)
+    #: its speed, and bf16 arithmetic cost it 0.02-0.04 dB (real video, QP 22-37)
     fp32_only = True
 
     def __init__(self, config: ClassicConfig = ClassicConfig()) -> None:
