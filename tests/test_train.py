@@ -317,3 +317,24 @@ def test_clip_from_encoded_video(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert train_main([str(SMOKE), "--train", str(tmp_path / "clip.npz"), "--out-dir", str(out),
                        "--set", "steps=2"]) == 0
+
+
+def test_best_validation_is_kept(clip_file: Path, tmp_path: Path, monkeypatch) -> None:
+    """``best.pt``: the model at its best validation so far, with that step and score; a resumed
+    run knows the best it had, and a new run in the same folder starts its own."""
+    scores = iter([0.1, 0.3, 0.2, 0.25, 0.05, 0.5])
+    monkeypatch.setattr(loop, "validate", lambda *a, **kw: next(scores))
+    out = tmp_path / "run"
+    common = [str(SMOKE), "--train", str(clip_file), "--val", str(clip_file), "--out-dir", str(out),
+              "--set", "val_every=2", "--set", "save_every=2", "--set", "warmup=2"]
+
+    def best() -> tuple[int, float]:
+        meta = load(out / "best.pt").meta
+        return meta["step"], meta["val_dpsnr_y"]
+
+    assert train_main(common + ["--set", "steps=8"]) == 0  # scores 0.1 0.3 0.2 0.25 at steps 2 4 6 8
+    assert best() == (4, 0.3)
+    assert train_main(common + ["--set", "steps=10", "--resume"]) == 0  # 0.05 at step 10: kept
+    assert best() == (4, 0.3)
+    assert train_main(common + ["--set", "steps=2"]) == 0  # a new run: 0.5 at step 2
+    assert best() == (2, 0.5)

@@ -127,7 +127,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="dataset folder from `redecode dataset`: trains on DIR/train, validates on DIR/val")
     p.add_argument("-o", "--output", metavar="OUT.pt",
                    help="final model file (training state goes to OUT.pt.train/ beside it)")
-    p.add_argument("--out-dir", metavar="DIR", help="folder for last.pt, model.pt and log.csv")
+    p.add_argument("--out-dir", metavar="DIR", help="folder for last.pt, model.pt, best.pt (best validation) and log.csv")
     p.add_argument("--steps", type=int, metavar="N", help="optimizer steps in all")
     p.add_argument("--clips", type=int, default=200, metavar="N",
                    help="--from classic: training clips the least-squares fit reads (default 200)")

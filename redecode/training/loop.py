@@ -2,7 +2,9 @@
 
 Outputs in ``out_dir``: ``last.pt`` (model + optimizer + step + RNG states, written atomically
 every ``save_every`` steps; also loadable by ``redecode.models.load``), ``model.pt`` (the final
-model alone, with its recipe and scores in ``meta``: no optimizer state) and ``log.csv`` (step,
+model alone, with its recipe and scores in ``meta``: no optimizer state), ``best.pt`` (the model
+at its best validation so far, saved as ``model.pt`` is; a validation that does not beat it
+leaves it) and ``log.csv`` (step,
 loss, lr, validation ΔPSNR-Y, seconds, target pixels per second). With ``ema``, the weights that
 are validated and saved as ``state_dict`` are the moving average; ``last.pt`` keeps the optimized
 ones under ``trained`` for ``resume``.
@@ -138,7 +140,7 @@ def train(cfg: TrainConfig, resume: bool = False) -> Path:
 def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    last, log_path = out / "last.pt", out / "log.csv"
+    last, log_path, best = out / "last.pt", out / "log.csv", out / "best.pt"
 
     torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
@@ -175,6 +177,9 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
         _trim_log(log_path, step)
     elif log_path.exists():
         log_path.unlink()
+    best_score = _best_score(best) if ckpt is not None else None
+    if ckpt is None and best.exists():
+        best.unlink()  # an earlier run's
 
     def meta() -> dict[str, Any]:
         return {"recipe": cfg.to_dict(), "step": step, "val_dpsnr_y": val_score, "references": cfg.references,
@@ -229,6 +234,9 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
                 average.meta = meta()  # validation restores as the checkpoint will (meta: references)
                 val_score = validate(average, val_clips, device, cfg.val_frames)
                 row["val_dpsnr_y"] = f"{val_score:.4f}"
+                if best_score is None or val_score > best_score:
+                    best_score = val_score
+                    save(average, best, meta())  # meta() holds this step and score
             log.writerow(row)
             log_file.flush()
             if (cfg.save_every and step % cfg.save_every == 0) or final:
@@ -246,6 +254,14 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
     final_path = out / "model.pt"
     save(average, final_path)
     return final_path
+
+
+def _best_score(path: Path) -> float | None:
+    """The validation score saved in ``best.pt`` (None: no such file, or no score in it)."""
+    if not path.exists():
+        return None
+    score = torch.load(path, map_location="cpu", weights_only=True).get("meta", {}).get("val_dpsnr_y")
+    return None if score is None else float(score)
 
 
 def _averaged(model: RestorationNet) -> RestorationNet:
