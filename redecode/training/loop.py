@@ -175,11 +175,10 @@ def _train(cfg: TrainConfig, device: torch.device, resume: bool) -> Path:
             torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
         val_score = ckpt["meta"].get("val_dpsnr_y")
         _trim_log(log_path, step)
-    elif log_path.exists():
-        log_path.unlink()
-    best_score = _best_score(best) if ckpt is not None else None
-    if ckpt is None and best.exists():
-        best.unlink()  # an earlier run's
+    else:  # a new run: an earlier run's log and best model go
+        log_path.unlink(missing_ok=True)
+        best.unlink(missing_ok=True)
+    best_score = _best_score(best)
 
     def meta() -> dict[str, Any]:
         return {"recipe": cfg.to_dict(), "step": step, "val_dpsnr_y": val_score, "references": cfg.references,
